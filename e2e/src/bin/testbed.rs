@@ -1,0 +1,119 @@
+//! `testbed`: builds, inspects and runs the local control plane.
+//!
+//! - `testbed build`: build (once) and cache the binaries, then print their versions.
+//! - `testbed versions`: print the pinned versions and where the binaries are.
+//! - `testbed up [--capi]`: start a control plane, print its kubeconfig path,
+//!   and keep it running until Ctrl-C.
+
+use clap::{Parser, Subcommand};
+use e2e::testbed::{Binaries, TestCluster, cache_dir};
+use std::process::{Command, ExitCode};
+
+#[derive(Parser)]
+#[command(version, about = "Local Kubernetes control plane for scvmm-capi tests")]
+struct Args {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Build and cache the control-plane binaries (first run: 15-40 min), then print versions.
+    Build,
+    /// Print the versions in use and the cache directory, without building.
+    Versions,
+    /// Start a control plane and keep it running until Ctrl-C.
+    Up {
+        /// Also run the Cluster API core and kubeadm bootstrap managers.
+        #[arg(long)]
+        capi: bool,
+    },
+}
+
+fn version_of(path: &std::path::Path, args: &[&str]) -> String {
+    match Command::new(path).args(args).output() {
+        Ok(out) => {
+            let text = String::from_utf8_lossy(&out.stdout).to_string()
+                + &String::from_utf8_lossy(&out.stderr);
+            text.lines().next().unwrap_or("").trim().to_string()
+        }
+        Err(e) => format!("not runnable: {e}"),
+    }
+}
+
+fn print_versions(b: &Binaries) {
+    println!("cache:                     {}", cache_dir().display());
+    println!(
+        "pinned:                    Kubernetes {}, etcd {}, Cluster API {}",
+        b.versions.kubernetes, b.versions.etcd, b.versions.capi
+    );
+    println!(
+        "etcd:                      {}",
+        version_of(&b.etcd, &["--version"])
+    );
+    println!(
+        "kube-apiserver:            {}",
+        version_of(&b.kube_apiserver, &["--version"])
+    );
+    println!(
+        "kube-controller-manager:   {}",
+        version_of(&b.kube_controller_manager, &["--version"])
+    );
+    println!(
+        "clusterctl:                {}",
+        version_of(&b.clusterctl, &["version", "-o", "short"])
+    );
+    println!("capi-manager:              {}", b.capi_manager.display());
+    println!(
+        "kubeadm-bootstrap-manager: {}",
+        b.kubeadm_bootstrap_manager.display()
+    );
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    match args.command {
+        Cmd::Build => match Binaries::ensure() {
+            Ok(b) => {
+                print_versions(&b);
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("testbed: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Cmd::Versions => {
+            print_versions(&Binaries::locate());
+            ExitCode::SUCCESS
+        }
+        Cmd::Up { capi } => {
+            let builder = if capi {
+                TestCluster::builder().with_capi()
+            } else {
+                TestCluster::builder()
+            };
+            let cluster = match builder.start().await {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("testbed: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            println!(
+                "control plane ready in {:.1} s at {}",
+                cluster.started_in().as_secs_f64(),
+                cluster.api_url()
+            );
+            println!("export KUBECONFIG={}", cluster.kubeconfig_path().display());
+            println!("logs: {}", cluster.dir().display());
+            println!("press Ctrl-C to stop");
+            if let Err(e) = tokio::signal::ctrl_c().await {
+                eprintln!("testbed: cannot wait for Ctrl-C: {e}");
+            }
+            drop(cluster);
+            ExitCode::SUCCESS
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! Test bed and end-to-end suites.
+//!
+//! - [`testbed`]: a real local Kubernetes control plane (etcd, kube-apiserver,
+//!   kube-controller-manager, optionally the Cluster API managers) built from
+//!   the Go module proxy and run as local processes. Any crate's tests use it
+//!   through `e2e` as a dev-dependency.
+
+pub mod testbed;

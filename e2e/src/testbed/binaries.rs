@@ -1,0 +1,154 @@
+//! Where the control-plane binaries live, and building them when they are not
+//! there yet. The build itself is `e2e/testbed/build.sh` (Go module proxy →
+//! per-user cache keyed by version); this module only finds its output.
+
+use super::Error;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The pinned versions, read at compile time from `e2e/testbed/versions.env`
+/// so the Rust side and the build script can never disagree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Versions {
+    pub kubernetes: String,
+    pub etcd: String,
+    pub capi: String,
+}
+
+const VERSIONS_ENV: &str = include_str!("../../testbed/versions.env");
+
+impl Versions {
+    /// The versions this build of the test bed uses.
+    pub fn pinned() -> Self {
+        let get = |key: &str| {
+            VERSIONS_ENV
+                .lines()
+                .filter_map(|l| l.split_once('='))
+                .find(|(k, _)| k.trim() == key)
+                .map(|(_, v)| v.trim().to_string())
+                .unwrap_or_default()
+        };
+        Self {
+            kubernetes: get("KUBERNETES_VERSION"),
+            etcd: get("ETCD_VERSION"),
+            capi: get("CAPI_VERSION"),
+        }
+    }
+}
+
+/// Paths of every binary and manifest the test bed runs.
+#[derive(Debug, Clone)]
+pub struct Binaries {
+    pub versions: Versions,
+    pub etcd: PathBuf,
+    pub kube_apiserver: PathBuf,
+    pub kube_controller_manager: PathBuf,
+    pub capi_manager: PathBuf,
+    pub kubeadm_bootstrap_manager: PathBuf,
+    pub clusterctl: PathBuf,
+    /// CAPI core CRDs (`*.yaml`).
+    pub capi_core_crds: PathBuf,
+    /// Kubeadm bootstrap CRDs (`*.yaml`).
+    pub capi_kubeadm_crds: PathBuf,
+    /// CAPI core admission webhooks (`manifests.yaml`), if the build shipped them.
+    pub capi_core_webhooks: PathBuf,
+    /// Kubeadm bootstrap admission webhooks (`manifests.yaml`).
+    pub capi_kubeadm_webhooks: PathBuf,
+}
+
+fn build_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("testbed/build.sh")
+}
+
+/// The cache root: `$SCVMM_TESTBED_CACHE`, else `$XDG_CACHE_HOME` or
+/// `~/.cache`, plus `scvmm-capi-testbed`.
+pub fn cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("SCVMM_TESTBED_CACHE") {
+        return PathBuf::from(dir);
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    base.join("scvmm-capi-testbed")
+}
+
+impl Binaries {
+    /// Locates the binaries for the pinned versions without building.
+    pub fn locate() -> Self {
+        let v = Versions::pinned();
+        let root = cache_dir();
+        let k8s = root.join(format!("kubernetes-{}", v.kubernetes));
+        let etcd = root.join(format!("etcd-{}", v.etcd));
+        let capi = root.join(format!("capi-{}", v.capi));
+        Self {
+            etcd: etcd.join("bin/etcd"),
+            kube_apiserver: k8s.join("bin/kube-apiserver"),
+            kube_controller_manager: k8s.join("bin/kube-controller-manager"),
+            capi_manager: capi.join("bin/capi-manager"),
+            kubeadm_bootstrap_manager: capi.join("bin/kubeadm-bootstrap-manager"),
+            clusterctl: capi.join("bin/clusterctl"),
+            capi_core_crds: capi.join("crds/core"),
+            capi_kubeadm_crds: capi.join("crds/bootstrap-kubeadm"),
+            capi_core_webhooks: capi.join("webhooks/core/manifests.yaml"),
+            capi_kubeadm_webhooks: capi.join("webhooks/bootstrap-kubeadm/manifests.yaml"),
+            versions: v,
+        }
+    }
+
+    fn all_present(&self) -> bool {
+        [
+            &self.etcd,
+            &self.kube_apiserver,
+            &self.kube_controller_manager,
+            &self.capi_manager,
+            &self.kubeadm_bootstrap_manager,
+            &self.clusterctl,
+            &self.capi_core_webhooks,
+            &self.capi_kubeadm_webhooks,
+        ]
+        .iter()
+        .all(|p| p.is_file())
+    }
+
+    /// Locates the binaries, building them first (once per machine and
+    /// version; 15-40 minutes on 2 cores) when they are missing.
+    pub fn ensure() -> Result<Self, Error> {
+        let found = Self::locate();
+        if found.all_present() {
+            return Ok(found);
+        }
+        let script = build_script();
+        eprintln!(
+            "test bed: control-plane binaries missing in {}; building them with {} (first run only)",
+            cache_dir().display(),
+            script.display()
+        );
+        let status = Command::new("bash")
+            .arg(&script)
+            .status()
+            .map_err(|source| Error::Build {
+                detail: format!("could not run {}: {source}", script.display()),
+            })?;
+        if !status.success() {
+            return Err(Error::Build {
+                detail: format!(
+                    "{} exited with {status}; run `just testbed` to see the whole build log",
+                    script.display()
+                ),
+            });
+        }
+        let built = Self::locate();
+        if built.all_present() {
+            Ok(built)
+        } else {
+            Err(Error::Build {
+                detail: format!(
+                    "{} finished but binaries are missing under {}; remove that directory and run `just testbed`",
+                    script.display(),
+                    cache_dir().display()
+                ),
+            })
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! The Cluster API core manager and the kubeadm bootstrap manager on the
+//! local control plane: their CRDs (with conversion pointed at the local
+//! webhook server), the processes, and their admission webhooks rewritten from
+//! in-cluster Services to loopback URLs, as envtest does.
+
+use super::pki::Ca;
+use super::{Error, TestCluster, free_port, http_ok, install_crds, kube_err, read_crds};
+use base64::Engine as _;
+use kube::Client;
+use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use kube::core::{ApiResource, GroupVersionKind};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+struct Manager {
+    name: &'static str,
+    binary: PathBuf,
+    crds: PathBuf,
+    webhooks: PathBuf,
+    webhook_port: u16,
+    health_port: u16,
+}
+
+pub(super) async fn start(
+    cluster: &mut TestCluster,
+    client: &Client,
+    ca: &Ca,
+) -> Result<(), Error> {
+    let b = cluster.binaries().clone();
+    let cert_dir = cluster.dir().join("webhook-certs");
+    std::fs::create_dir_all(&cert_dir).map_err(|source| Error::Io {
+        path: cert_dir.clone(),
+        source,
+    })?;
+    let serving = ca.server("capi-webhooks", &[])?;
+    for (file, contents) in [
+        ("tls.crt", &serving.cert_pem),
+        ("tls.key", &serving.key_pem),
+    ] {
+        let path = cert_dir.join(file);
+        std::fs::write(&path, contents).map_err(|source| Error::Io { path, source })?;
+    }
+    let ca_bundle = base64::engine::general_purpose::STANDARD.encode(ca.cert_pem.as_bytes());
+
+    let managers = [
+        Manager {
+            name: "capi-manager",
+            binary: b.capi_manager.clone(),
+            crds: b.capi_core_crds.clone(),
+            webhooks: b.capi_core_webhooks.clone(),
+            webhook_port: free_port()?,
+            health_port: free_port()?,
+        },
+        Manager {
+            name: "kubeadm-bootstrap-manager",
+            binary: b.kubeadm_bootstrap_manager.clone(),
+            crds: b.capi_kubeadm_crds.clone(),
+            webhooks: b.capi_kubeadm_webhooks.clone(),
+            webhook_port: free_port()?,
+            health_port: free_port()?,
+        },
+    ];
+
+    for m in &managers {
+        let mut crds = read_crds(&m.crds)?;
+        for crd in &mut crds {
+            if crd.spec.versions.len() > 1 {
+                crd.spec.conversion = Some(
+                    serde_json::from_value(json!({
+                        "strategy": "Webhook",
+                        "webhook": {
+                            "clientConfig": {
+                                "url": format!("https://127.0.0.1:{}/convert", m.webhook_port),
+                                "caBundle": ca_bundle,
+                            },
+                            "conversionReviewVersions": ["v1", "v1beta1"],
+                        }
+                    }))
+                    .map_err(|e| Error::Manifest {
+                        path: m.crds.clone(),
+                        detail: e.to_string(),
+                    })?,
+                );
+            }
+        }
+        install_crds(client, &crds).await?;
+    }
+
+    let kubeconfig = cluster.kubeconfig_path().display().to_string();
+    for m in &managers {
+        let diagnostics = free_port()?;
+        cluster.supervisor_mut().spawn(
+            m.name,
+            &m.binary,
+            &[
+                "--leader-elect=false".into(),
+                format!("--webhook-port={}", m.webhook_port),
+                format!("--webhook-cert-dir={}", cert_dir.display()),
+                format!("--health-addr=127.0.0.1:{}", m.health_port),
+                format!("--diagnostics-address=127.0.0.1:{diagnostics}"),
+                "--insecure-diagnostics=true".into(),
+                // Runtime extensions are not part of the test bed.
+                "--feature-gates=MachinePool=true,ClusterTopology=true".into(),
+                "--v=2".into(),
+            ],
+            &[("KUBECONFIG", kubeconfig.clone())],
+        )?;
+    }
+
+    let limit = Duration::from_secs(120);
+    for m in &managers {
+        let deadline = Instant::now() + limit;
+        while !http_ok(m.health_port, "/readyz").await {
+            cluster.check_alive()?;
+            if Instant::now() > deadline {
+                return Err(Error::Timeout {
+                    what: m.name.into(),
+                    seconds: limit.as_secs(),
+                    detail: format!(
+                        "/readyz never answered 200; log:\n{}",
+                        cluster.log_tail(m.name, 40)
+                    ),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        install_webhooks(client, m, &ca_bundle).await?;
+    }
+    Ok(())
+}
+
+/// Applies a manager's admission webhook configurations with every
+/// `clientConfig.service` replaced by a loopback URL.
+async fn install_webhooks(client: &Client, m: &Manager, ca_bundle: &str) -> Result<(), Error> {
+    let docs = read_manifests(&m.webhooks)?;
+    for mut doc in docs {
+        let kind = doc["kind"].as_str().unwrap_or_default().to_string();
+        if kind != "MutatingWebhookConfiguration" && kind != "ValidatingWebhookConfiguration" {
+            continue;
+        }
+        let name = format!(
+            "{}-{}",
+            m.name,
+            doc["metadata"]["name"].as_str().unwrap_or(&kind)
+        );
+        doc["metadata"] = json!({ "name": name });
+        if let Some(hooks) = doc["webhooks"].as_array_mut() {
+            for hook in hooks {
+                let path = hook["clientConfig"]["service"]["path"]
+                    .as_str()
+                    .unwrap_or("/")
+                    .to_string();
+                hook["clientConfig"] = json!({
+                    "url": format!("https://127.0.0.1:{}{path}", m.webhook_port),
+                    "caBundle": ca_bundle,
+                });
+            }
+        }
+        let gvk = GroupVersionKind::gvk("admissionregistration.k8s.io", "v1", &kind);
+        let ar = ApiResource::from_gvk(&gvk);
+        let api: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
+        api.patch(
+            &name,
+            &PatchParams::apply("scvmm-testbed").force(),
+            &Patch::Apply(&doc),
+        )
+        .await
+        .map_err(kube_err(format!("installing {kind} {name}")))?;
+    }
+    Ok(())
+}
+
+fn read_manifests(path: &Path) -> Result<Vec<Value>, Error> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let docs: Vec<Value> = serde_saphyr::from_multiple(&text).map_err(|e| Error::Manifest {
+        path: path.to_path_buf(),
+        detail: e.to_string(),
+    })?;
+    Ok(docs.into_iter().filter(|d| !d.is_null()).collect())
+}

@@ -1,0 +1,3 @@
+//! scvmm-sim: an SCVMM emulator speaking WinRM.
+//!
+//! Not built yet: the emulator lands with issue #4.
