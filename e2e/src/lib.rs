@@ -4,5 +4,7 @@
 //!   kube-controller-manager, optionally the Cluster API managers) built from
 //!   the Go module proxy and run as local processes. Any crate's tests use it
 //!   through `e2e` as a dev-dependency.
+//! - [`manifests`]: server-side apply of multi-document YAML.
 
+pub mod manifests;
 pub mod testbed;

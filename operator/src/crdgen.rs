@@ -113,3 +113,31 @@ pub fn check(dir: &Path) -> Result<Vec<String>, Error> {
     }
     Ok(problems)
 }
+
+/// Writes the API reference rendered from the CRD schemas.
+pub fn write_docs(path: &Path) -> Result<(), Error> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|source| Error::Io {
+            action: "create directory",
+            path: parent.to_path_buf(),
+            source,
+        })?;
+    }
+    std::fs::write(path, crate::apidoc::render()).map_err(|source| Error::Io {
+        action: "write",
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// A drift line when the API reference at `path` is not what the schemas render.
+pub fn check_docs(path: &Path) -> Option<String> {
+    match std::fs::read_to_string(path) {
+        Ok(existing) if existing == crate::apidoc::render() => None,
+        Ok(_) => Some(format!(
+            "{} differs from the generated API reference",
+            path.display()
+        )),
+        Err(_) => Some(format!("{} is missing", path.display())),
+    }
+}

@@ -2,6 +2,8 @@
 //!
 //! - [`api`]: our CRDs (`ScvmmCluster`, `ScvmmMachine` and their templates).
 //! - [`crdgen`]: rendering those CRDs as the YAML checked in under `crds/`.
+//! - [`apidoc`]: rendering the API reference (`docs/api.md`) from their schemas.
 
 pub mod api;
+pub mod apidoc;
 pub mod crdgen;

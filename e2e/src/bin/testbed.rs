@@ -22,6 +22,13 @@ enum Cmd {
     Build,
     /// Print the versions in use and the cache directory, without building.
     Versions,
+    /// Measure start-up time: start and stop the control plane RUNS times
+    /// (with and without the Cluster API managers) and print the figures.
+    Bench {
+        /// How many starts to time per configuration.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
     /// Start a control plane and keep it running until Ctrl-C.
     Up {
         /// Also run the Cluster API core and kubeadm bootstrap managers.
@@ -88,6 +95,7 @@ async fn main() -> ExitCode {
             print_versions(&Binaries::locate());
             ExitCode::SUCCESS
         }
+        Cmd::Bench { runs } => bench(runs).await,
         Cmd::Up { capi } => {
             let builder = if capi {
                 TestCluster::builder().with_capi()
@@ -116,4 +124,44 @@ async fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
     }
+}
+
+/// Times `runs` cold starts of each configuration and prints min / median /
+/// max, in seconds. Binaries must already be built (`testbed build`).
+async fn bench(runs: usize) -> ExitCode {
+    let runs = runs.max(1);
+    println!("test bed start-up time over {runs} runs (seconds; binaries already cached)");
+    println!("| configuration | min | median | max |");
+    println!("|---|---|---|---|");
+    for (label, capi) in [
+        (
+            "etcd + kube-apiserver + kube-controller-manager + our CRDs",
+            false,
+        ),
+        ("… + Cluster API core and kubeadm bootstrap managers", true),
+    ] {
+        let mut times = Vec::with_capacity(runs);
+        for _ in 0..runs {
+            let builder = if capi {
+                TestCluster::builder().with_capi()
+            } else {
+                TestCluster::builder()
+            };
+            match builder.start().await {
+                Ok(c) => times.push(c.started_in().as_secs_f64()),
+                Err(e) => {
+                    eprintln!("testbed bench: start failed: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+        times.sort_by(f64::total_cmp);
+        println!(
+            "| {label} | {:.2} | {:.2} | {:.2} |",
+            times[0],
+            times[times.len() / 2],
+            times[times.len() - 1]
+        );
+    }
+    ExitCode::SUCCESS
 }

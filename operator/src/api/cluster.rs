@@ -3,6 +3,10 @@
 //! where machines may be placed (failure domains) and where the cluster's API
 //! endpoint lives.
 
+// Each `printcolumn(...)` repeats `type_ = ...`; clippy reads the derive's
+// nested attributes as duplicates of one another.
+#![allow(clippy::duplicated_attributes)]
+
 use super::common::{
     ApiEndpoint, FailureDomain, Initialization, KeyRef, SecretRef, TemplateObjectMeta,
     TypedLocalObjectReference,
@@ -19,6 +23,7 @@ use serde::{Deserialize, Serialize};
     group = "infrastructure.cluster.x-k8s.io",
     version = "v1alpha1",
     kind = "ScvmmCluster",
+    doc = "An SCVMM-backed cluster's infrastructure: the VMM server to use, failure domains and the API endpoint (CAPI InfraCluster).",
     namespaced,
     status = "ScvmmClusterStatus",
     shortname = "scvmmc",
@@ -238,6 +243,7 @@ pub struct ScvmmClusterStatus {
     group = "infrastructure.cluster.x-k8s.io",
     version = "v1alpha1",
     kind = "ScvmmClusterTemplate",
+    doc = "A template for ScvmmCluster, used by ClusterClass (CAPI InfraClusterTemplate).",
     namespaced,
     shortname = "scvmmct",
     category = "cluster-api",

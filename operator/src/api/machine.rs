@@ -5,6 +5,10 @@
 //! `providerID` and `vmId`, because `clusterctl move` does not carry status
 //! and the VM must be found again after a move.
 
+// Each `printcolumn(...)` repeats `type_ = ...`; clippy reads the derive's
+// nested attributes as duplicates of one another.
+#![allow(clippy::duplicated_attributes)]
+
 use super::common::{
     Initialization, MachineAddress, TemplateObjectMeta, TypedLocalObjectReference,
 };
@@ -20,6 +24,7 @@ use std::collections::BTreeMap;
     group = "infrastructure.cluster.x-k8s.io",
     version = "v1alpha1",
     kind = "ScvmmMachine",
+    doc = "One Hyper-V VM managed by SCVMM (CAPI InfraMachine).",
     namespaced,
     status = "ScvmmMachineStatus",
     shortname = "scvmmm",
@@ -81,7 +86,7 @@ use std::collections::BTreeMap;
     )
 )]
 #[serde(rename_all = "camelCase")]
-#[x_kube(validation = kube::core::Rule::new("has(self.vmTemplate) || (has(self.hardwareProfile) && self.disks.exists(d, has(d.vhd)))")
+#[x_kube(validation = kube::core::Rule::new("has(self.vmTemplate) || (has(self.hardwareProfile) && has(self.disks) && self.disks.exists(d, has(d.vhd)))")
     .message("set spec.vmTemplate, or spec.hardwareProfile together with a disk whose vhd names the OS image in the library"))]
 #[x_kube(validation = kube::core::Rule::new("has(self.memory) || has(self.dynamicMemory) || has(self.vmTemplate)")
     .message("set spec.memory or spec.dynamicMemory (a hardware profile alone does not fix the memory size)"))]
@@ -89,6 +94,8 @@ use std::collections::BTreeMap;
     .message("spec.providerID is set once by the controller and cannot be changed or removed; it is how the VM is found again"))]
 #[x_kube(validation = kube::core::Rule::new("!has(oldSelf.vmId) || (has(self.vmId) && self.vmId == oldSelf.vmId)")
     .message("spec.vmId is set once by the controller and cannot be changed or removed"))]
+#[x_kube(validation = kube::core::Rule::new("!has(oldSelf.disks) || (has(self.disks) && size(self.disks) >= size(oldSelf.disks))")
+    .message("disks cannot be removed from an existing VM; roll a new template instead"))]
 #[x_kube(validation = kube::core::Rule::new("has(self.vmName) == has(oldSelf.vmName) && has(self.cloud) == has(oldSelf.cloud) && has(self.hostGroup) == has(oldSelf.hostGroup) && has(self.vmTemplate) == has(oldSelf.vmTemplate) && has(self.hardwareProfile) == has(oldSelf.hardwareProfile) && has(self.memory) == has(oldSelf.memory) && has(self.dynamicMemory) == has(oldSelf.dynamicMemory) && has(self.network) == has(oldSelf.network)")
     .message("the VM's placement, source, memory and network settings cannot be added or removed after creation; create a new ScvmmMachineTemplate and roll the MachineDeployment"))]
 pub struct ScvmmMachineSpec {
@@ -188,7 +195,6 @@ pub struct ScvmmMachineSpec {
 
     /// Virtual disks, in controller order. Disk 0 is the boot disk.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[x_kube(validation = kube::core::Rule::new("size(self) >= size(oldSelf)").message("disks cannot be removed from an existing VM"))]
     #[schemars(length(max = 64))]
     pub disks: Vec<Disk>,
 
@@ -320,9 +326,9 @@ pub type NetworkDefaults = Network;
 /// One virtual network adapter and how the guest configures it.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
-#[x_kube(validation = kube::core::Rule::new("!(has(self.dhcp4) && self.dhcp4) || (size(self.addresses) == 0 && size(self.addressesFromPools) == 0 && !has(self.scvmmIPPool))")
+#[x_kube(validation = kube::core::Rule::new("!(has(self.dhcp4) && self.dhcp4) || ((!has(self.addresses) || size(self.addresses) == 0) && (!has(self.addressesFromPools) || size(self.addressesFromPools) == 0) && !has(self.scvmmIPPool))")
     .message("dhcp4 cannot be combined with addresses, addressesFromPools or scvmmIPPool: choose one way to address the adapter"))]
-#[x_kube(validation = kube::core::Rule::new("(has(self.dhcp4) && self.dhcp4) || size(self.addresses) > 0 || size(self.addressesFromPools) > 0 || has(self.scvmmIPPool)")
+#[x_kube(validation = kube::core::Rule::new("(has(self.dhcp4) && self.dhcp4) || (has(self.addresses) && size(self.addresses) > 0) || (has(self.addressesFromPools) && size(self.addressesFromPools) > 0) || has(self.scvmmIPPool)")
     .message("give the adapter an address: set dhcp4: true, addresses, addressesFromPools or scvmmIPPool"))]
 pub struct NetworkDevice {
     /// Interface name in the guest's network-config (for example `eth0`).
@@ -562,6 +568,7 @@ pub struct JobRef {
     group = "infrastructure.cluster.x-k8s.io",
     version = "v1alpha1",
     kind = "ScvmmMachineTemplate",
+    doc = "A template for ScvmmMachines, referenced by MachineDeployments and control planes (CAPI InfraMachineTemplate).",
     namespaced,
     status = "ScvmmMachineTemplateStatus",
     shortname = "scvmmmt",

@@ -1,6 +1,7 @@
 //! `crdgen`: writes our CRDs into a directory, or checks that it is current.
 //!
-//! `crdgen [DIR]` writes `DIR/*.yaml` (default `crds`);
+//! `crdgen [DIR]` writes `DIR/*.yaml` (default `crds`) and the API reference
+//! (`--docs`, default `docs/api.md`);
 //! `crdgen --check [DIR]` exits non-zero and lists the files that drifted.
 
 use clap::Parser;
@@ -14,15 +15,22 @@ struct Args {
     /// Only compare DIR with the generated CRDs; exit 1 on any difference.
     #[arg(long)]
     check: bool,
-    /// Output directory.
+    /// Output directory for the CRD YAML files.
     #[arg(default_value = "crds")]
     dir: PathBuf,
+    /// Where the Markdown API reference rendered from the schemas goes.
+    #[arg(long, default_value = "docs/api.md")]
+    docs: PathBuf,
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
     if args.check {
-        match operator::crdgen::check(&args.dir) {
+        let checked = operator::crdgen::check(&args.dir).map(|mut p| {
+            p.extend(operator::crdgen::check_docs(&args.docs));
+            p
+        });
+        match checked {
             Ok(problems) if problems.is_empty() => {
                 println!("crds are up to date in {}", args.dir.display());
                 ExitCode::SUCCESS
@@ -40,11 +48,16 @@ fn main() -> ExitCode {
             }
         }
     } else {
-        match operator::crdgen::write_all(&args.dir) {
+        let written = operator::crdgen::write_all(&args.dir).and_then(|paths| {
+            operator::crdgen::write_docs(&args.docs)?;
+            Ok(paths)
+        });
+        match written {
             Ok(paths) => {
                 for p in paths {
                     println!("wrote {}", p.display());
                 }
+                println!("wrote {}", args.docs.display());
                 ExitCode::SUCCESS
             }
             Err(e) => {
