@@ -204,6 +204,11 @@ pub struct ScvmmMachineSpec {
     #[x_kube(validation = kube::core::Rule::new("self == oldSelf").message("spec.network cannot change on an existing VM; roll a new template instead"))]
     pub network: Option<Network>,
 
+    /// Virtual Fibre Channel adapters.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 4))]
+    pub fibre_channel: Vec<FibreChannelAdapter>,
+
     /// VMM availability sets (anti-affinity across hosts of a cluster).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 16), inner(length(min = 1, max = 256)))]
@@ -293,6 +298,24 @@ pub struct Disk {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 256))]
     pub storage_qos_policy: Option<String>,
+    /// Maximum normalized IOPS of the disk (Hyper-V storage QoS); 0 means no limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "iopsMaximum")]
+    #[schemars(range(min = 0, max = 1_000_000_000))]
+    pub iops_maximum: Option<i64>,
+}
+
+/// A virtual Fibre Channel adapter.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FibreChannelAdapter {
+    /// Virtual SAN on the host to connect to.
+    #[schemars(length(min = 1, max = 256))]
+    pub virtual_san: String,
+    /// VMM storage fabric classification used to pick the SAN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 256))]
+    pub storage_fabric_classification: Option<String>,
 }
 
 /// Volume type of a disk, as VMM names it.
@@ -413,6 +436,9 @@ pub struct VmOptions {
     /// Limit CPU features so the VM can live-migrate between host generations.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_limit_for_migration: Option<bool>,
+    /// Limit the processor to an older feature set (for very old guests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_limit_functionality: Option<bool>,
     /// Expose virtualization extensions to the guest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enable_nested_virtualization: Option<bool>,
