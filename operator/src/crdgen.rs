@@ -5,26 +5,7 @@
 use crate::api;
 use std::path::{Path, PathBuf};
 
-/// Errors of CRD rendering.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// Serialising a CRD failed (a bug in a schema type).
-    #[error("could not render CRD {name} as YAML: {source}")]
-    Render {
-        name: String,
-        source: serde_saphyr::ser::Error,
-    },
-    /// A CRD without a name (a bug in the derive input).
-    #[error("a generated CRD has no metadata.name")]
-    Unnamed,
-    /// Reading or writing the output directory failed.
-    #[error("{action} {path}: {source}")]
-    Io {
-        action: &'static str,
-        path: PathBuf,
-        source: std::io::Error,
-    },
-}
+use crate::Error;
 
 /// One rendered CRD file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,10 +24,10 @@ pub fn render_all() -> Result<Vec<RenderedCrd>, Error> {
     api::crds()
         .into_iter()
         .map(|crd| {
-            let name = crd.metadata.name.clone().ok_or(Error::Unnamed)?;
-            let body = serde_saphyr::to_string(&crd).map_err(|source| Error::Render {
+            let name = crd.metadata.name.clone().ok_or(Error::UnnamedCrd)?;
+            let body = serde_saphyr::to_string(&crd).map_err(|e| Error::RenderCrd {
                 name: name.clone(),
-                source,
+                detail: e.to_string(),
             })?;
             Ok(RenderedCrd {
                 file_name: format!("{name}.yaml"),

@@ -2,8 +2,13 @@
 //!
 //! - [`api`]: our CRDs (`ScvmmCluster`, `ScvmmMachine` and their templates).
 //! - [`crdgen`]: rendering those CRDs as the YAML checked in under `crds/`.
+//! - [`bootstrap`]: the cloud-init NoCloud seed (meta-data, network-config, ISO).
 //! - [`apidoc`]: rendering the API reference (`docs/api.md`) from their schemas.
 
 pub mod api;
 pub mod apidoc;
+pub mod bootstrap;
 pub mod crdgen;
+pub mod error;
+
+pub use error::Error;
