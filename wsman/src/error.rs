@@ -114,6 +114,10 @@ pub enum Error {
     /// which endpoint and which step.
     #[error("{0}")]
     Transport(String),
+    /// The HTTP connection failed: connect, TLS, authentication, sealing or
+    /// a broken exchange (the message names the endpoint and the step).
+    #[error(transparent)]
+    Connection(#[from] crate::transport::TransportError),
     /// The server answered with an HTTP status that is neither a SOAP
     /// response nor a SOAP fault.
     #[error(

@@ -31,3 +31,4 @@ pub mod stream;
 pub use error::{Error, Result};
 pub use fault::{Fault, FaultKind};
 
+pub mod transport;

@@ -11,6 +11,7 @@
 //! - connections (and their authentication) are reused through a pool with a
 //!   ceiling, and round trips, bytes, durations and faults are counted.
 
+mod http;
 mod pool;
 mod run;
 mod session;

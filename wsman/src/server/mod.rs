@@ -5,6 +5,7 @@
 //! plain SOAP body.
 
 mod backend;
+mod http;
 mod scripted;
 mod service;
 mod shells;

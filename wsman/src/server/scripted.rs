@@ -14,7 +14,8 @@
 //! | `cat` | copy stdin to stdout until stdin ends |
 //! | `hang` | wait until cancelled |
 //!
-//! Unknown lines write an error to stderr and exit 1; a PowerShell
+//! Statements are separated by newlines or `;`; `$variable = …`
+//! assignments are skipped. Unknown lines write an error to stderr and exit 1; a PowerShell
 //! invocation reports errors as CLIXML on stderr, as Windows does.
 
 use super::backend::{CommandBackend, CommandIo, CommandSpec, Output};
@@ -60,7 +61,14 @@ async fn run(spec: CommandSpec, mut io: CommandIo) {
 }
 
 async fn interpret(script: &str, powershell: bool, io: &mut CommandIo) -> i64 {
-    for line in script.lines().map(str::trim).filter(|l| !l.is_empty()) {
+    // Clients prepend their own statements (Go sets $ProgressPreference), so
+    // `;` separates statements too, and variable assignments are ignored.
+    let statements = script
+        .lines()
+        .flat_map(|l| l.split(';'))
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('$'));
+    for line in statements {
         let (word, rest) = line.split_once(' ').unwrap_or((line, ""));
         let out = &io.output;
         match word {
