@@ -1,3 +1,7 @@
 //! scvmm-sim: an SCVMM emulator speaking WinRM.
 //!
-//! Not built yet: the emulator lands with issue #4.
+//! Built so far: [`ps`], the front end (lexer, parser, printer) of the
+//! PowerShell subset the emulator runs. The VMM model, the evaluator, the
+//! WinRM endpoint and the guest simulation land with issue #4.
+
+pub mod ps;
