@@ -79,7 +79,7 @@ fn records(image: &[u8], extent: usize, size: usize) -> Result<Vec<Record<'_>>, 
         let name = rec
             .get(33..33 + name_len)
             .ok_or(IsoError::Corrupt("name past the record end"))?;
-        let su_start = 33 + name_len + usize::from(name_len % 2 == 0);
+        let su_start = 33 + name_len + usize::from(name_len.is_multiple_of(2));
         out.push(Record {
             extent: u32_le(rec, 2)?,
             size: u32_le(rec, 10)?,
