@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 use wsman::client::{Pool, RunOptions, run_command};
 use wsman::server::{ScriptedBackend, ServiceConfig, WinrsService};
 use wsman::soap::CommandLine;
-use wsman::transport::{ClientAuth, ClientConfig, Connector, Encryption, ServerConfig, StaticCredentials, WsmanServer};
+use wsman::transport::{
+    ClientAuth, ClientConfig, Connector, Encryption, ServerConfig, StaticCredentials, WsmanServer,
+};
 
 const USER: &str = "bench";
 const PASSWORD: &str = "bench-password";
@@ -22,11 +24,21 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[i.min(sorted.len() - 1)]
 }
 
-async fn scenario(label: &str, auth: ClientAuth, encryption: Encryption, clients: usize, duration: Duration) {
-    let service = Arc::new(WinrsService::new(Arc::new(ScriptedBackend), ServiceConfig::default()));
+async fn scenario(
+    label: &str,
+    auth: ClientAuth,
+    encryption: Encryption,
+    clients: usize,
+    duration: Duration,
+) {
+    let service = Arc::new(WinrsService::new(
+        Arc::new(ScriptedBackend),
+        ServiceConfig::default(),
+    ));
     let creds = Arc::new(StaticCredentials::new().with_user(USER, PASSWORD));
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
     let server = match WsmanServer::new(ServerConfig::new(creds), service.clone())
-        .bind("127.0.0.1:0".parse().expect("loopback address"))
+        .bind(addr)
         .await
     {
         Ok(s) => s,
@@ -52,7 +64,9 @@ async fn scenario(label: &str, auth: ClientAuth, encryption: Encryption, clients
     for _ in 0..clients {
         let pool = pool.clone();
         let options = options.clone();
-        warm.push(tokio::spawn(async move { run_command(&pool, CommandLine::new("echo warm", vec![]), None, &options).await }));
+        warm.push(tokio::spawn(async move {
+            run_command(&pool, CommandLine::new("echo warm", vec![]), None, &options).await
+        }));
     }
     for w in warm {
         let _ = w.await;
@@ -89,36 +103,55 @@ async fn scenario(label: &str, auth: ClientAuth, encryption: Encryption, clients
     latencies.sort();
     let commands = latencies.len() as f64;
     let trips = (after.round_trips - before.round_trips) as f64;
-    let bytes = (after.bytes_sent + after.bytes_received - before.bytes_sent - before.bytes_received) as f64;
+    let bytes = (after.bytes_sent + after.bytes_received
+        - before.bytes_sent
+        - before.bytes_received) as f64;
     println!(
         "| {label} | {clients} | {:.0} | {:.0} | {:.2} | {:.2} | {:.0} | {errors} |",
         commands / elapsed,
         trips / elapsed,
         percentile(&latencies, 0.50).as_secs_f64() * 1000.0,
         percentile(&latencies, 0.99).as_secs_f64() * 1000.0,
-        if commands > 0.0 { bytes / commands } else { 0.0 },
+        if commands > 0.0 {
+            bytes / commands
+        } else {
+            0.0
+        },
     );
     server.shutdown();
 }
 
 fn main() {
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("cannot start tokio: {e}");
             return;
         }
     };
-    let seconds: u64 = std::env::var("WSMAN_BENCH_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(3);
+    let seconds: u64 = std::env::var("WSMAN_BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3);
     let duration = Duration::from_secs(seconds);
-    println!("WinRM over loopback, trivial command (`echo x`: Create, Command, Receive, Signal, Delete), {seconds} s per row");
-    println!("| transport | clients | commands/s | round trips/s | p50 ms | p99 ms | bytes on the wire per command | errors |");
+    println!(
+        "WinRM over loopback, trivial command (`echo x`: Create, Command, Receive, Signal, Delete), {seconds} s per row"
+    );
+    println!(
+        "| transport | clients | commands/s | round trips/s | p50 ms | p99 ms | bytes on the wire per command | errors |"
+    );
     println!("|---|---|---|---|---|---|---|---|");
     runtime.block_on(async {
         for clients in [1, 16] {
             scenario(
                 "Basic, HTTP",
-                ClientAuth::Basic { user: USER.into(), password: PASSWORD.into() },
+                ClientAuth::Basic {
+                    user: USER.into(),
+                    password: PASSWORD.into(),
+                },
                 Encryption::Never,
                 clients,
                 duration,
@@ -126,7 +159,10 @@ fn main() {
             .await;
             scenario(
                 "NTLM, HTTP, sealed",
-                ClientAuth::Ntlm { user: USER.into(), password: PASSWORD.into() },
+                ClientAuth::Ntlm {
+                    user: USER.into(),
+                    password: PASSWORD.into(),
+                },
                 Encryption::Auto,
                 clients,
                 duration,

@@ -29,6 +29,9 @@ use tokio::task::JoinHandle;
 
 use super::auth::{self, Password, Scheme};
 use super::error::{HandshakeStep, TransportError};
+use super::kerberos::{
+    self, KerberosFailure, KerberosInitiator, KerberosSession, KerberosSettings,
+};
 use super::ntlm::{NtlmInitiator, NtlmSession};
 use super::sealing;
 use super::server::SOAP_CONTENT_TYPE;
@@ -53,6 +56,26 @@ pub enum ClientAuth {
         /// Password.
         password: Password,
     },
+    /// Kerberos (raw krb5 tokens under the `Negotiate` scheme, as pywinrm
+    /// sends them), with mutual authentication and Kerberos sealing.
+    Kerberos {
+        /// User name: `user@REALM`, `REALM\user`, or `user` with a realm set.
+        user: String,
+        /// Password.
+        password: Password,
+        /// Realm, KDC and service principal.
+        settings: KerberosSettings,
+    },
+    /// Kerberos when a ticket can be had from the KDC, else NTLM; both under
+    /// the `Negotiate` scheme.
+    Negotiate {
+        /// User name: `user@REALM`, `REALM\user` (also the NTLM domain), or `user`.
+        user: String,
+        /// Password.
+        password: Password,
+        /// Realm, KDC and service principal for the Kerberos attempt.
+        settings: KerberosSettings,
+    },
 }
 
 impl ClientAuth {
@@ -60,6 +83,30 @@ impl ClientAuth {
         match self {
             ClientAuth::Basic { .. } => "Basic",
             ClientAuth::Ntlm { .. } => "NTLM",
+            ClientAuth::Kerberos { .. } => "Kerberos",
+            ClientAuth::Negotiate { .. } => "Negotiate",
+        }
+    }
+}
+
+/// The keys a link seals with.
+enum Session {
+    Ntlm(Box<NtlmSession>),
+    Kerberos(Box<KerberosSession>),
+}
+
+impl Session {
+    fn seal(&mut self, body: &[u8]) -> Result<Vec<u8>, super::error::SealingError> {
+        match self {
+            Session::Ntlm(session) => sealing::seal_body(session.as_mut(), body),
+            Session::Kerberos(session) => kerberos::seal_body(session, body),
+        }
+    }
+
+    fn unseal(&mut self, body: &[u8]) -> Result<Vec<u8>, super::error::SealingError> {
+        match self {
+            Session::Ntlm(session) => sealing::unseal_body(session.as_mut(), body),
+            Session::Kerberos(session) => kerberos::unseal_body(session, body),
         }
     }
 }
@@ -186,12 +233,12 @@ impl Connector {
     /// Validates the configuration and prepares TLS.
     pub fn new(config: ClientConfig) -> Result<Self, TransportError> {
         let target = parse_target(&config)?;
-        let ntlm = matches!(config.auth, ClientAuth::Ntlm { .. });
+        let ntlm = !matches!(config.auth, ClientAuth::Basic { .. });
         let seal = match config.encryption {
             Encryption::Auto => ntlm && target.tls.is_none(),
             Encryption::Always if !ntlm => {
                 return Err(TransportError::Config {
-                    reason: "message encryption needs NTLM; Basic can only be protected by HTTPS"
+                    reason: "message encryption needs NTLM or Kerberos; Basic can only be protected by HTTPS"
                         .into(),
                 });
             }
@@ -227,7 +274,7 @@ struct Link {
     sender: SendRequest<Full<Bytes>>,
     driver: JoinHandle<()>,
     /// Present when requests on this link are sealed.
-    session: Option<NtlmSession>,
+    session: Option<Session>,
 }
 
 impl Drop for Link {
@@ -282,8 +329,37 @@ impl Link {
             after: timeout,
         })??;
         let mut link = connected;
-        if let ClientAuth::Ntlm { user, password } = &inner.config.auth {
-            link.authenticate_ntlm(inner, user, password).await?;
+        match &inner.config.auth {
+            ClientAuth::Basic { .. } => {}
+            ClientAuth::Ntlm { user, password } => {
+                link.authenticate_ntlm(inner, user, password).await?;
+            }
+            ClientAuth::Kerberos {
+                user,
+                password,
+                settings,
+            } => {
+                let initiator = kerberos_ticket(inner, user, password, settings)
+                    .await
+                    .map_err(|f| kerberos_error(inner, f))?;
+                link.authenticate_kerberos(inner, initiator).await?;
+            }
+            ClientAuth::Negotiate {
+                user,
+                password,
+                settings,
+            } => match kerberos_ticket(inner, user, password, settings).await {
+                Ok(initiator) => link.authenticate_kerberos(inner, initiator).await?,
+                Err(failure) => {
+                    tracing::debug!(
+                        endpoint = %inner.target.display,
+                        step = %failure.step,
+                        detail = %failure.detail,
+                        "no Kerberos ticket; Negotiate falls back to NTLM"
+                    );
+                    link.authenticate_ntlm(inner, user, password).await?;
+                }
+            },
         }
         Ok(link)
     }
@@ -404,7 +480,60 @@ impl Link {
             });
         }
         if inner.seal {
-            self.session = Some(session);
+            self.session = Some(Session::Ntlm(Box::new(session)));
+        }
+        Ok(())
+    }
+
+    /// Sends the AP-REQ under `Negotiate` and verifies the server's AP-REP.
+    async fn authenticate_kerberos(
+        &mut self,
+        inner: &ConnectorInner,
+        mut initiator: TicketedInitiator,
+    ) -> Result<(), TransportError> {
+        let ap_req = std::mem::take(&mut initiator.ap_req);
+        let reply = self
+            .exchange(
+                inner,
+                Some(auth::token_header(&Scheme::Negotiate, &ap_req.0)),
+                SOAP_CONTENT_TYPE,
+                Bytes::new(),
+            )
+            .await?;
+        if reply.status == 401 {
+            return Err(kerberos_error(
+                inner,
+                KerberosFailure::new(
+                    kerberos::KerberosStep::ApRequest,
+                    format!(
+                        "the server answered the ticket for {} with HTTP 401; check that the \
+                         service principal and its keytab match and that the clocks agree",
+                        initiator.inner.service_principal()
+                    ),
+                ),
+            ));
+        }
+        if !(200..300).contains(&reply.status) {
+            return Err(kerberos_error(
+                inner,
+                KerberosFailure::new(
+                    kerberos::KerberosStep::ApRequest,
+                    format!("the server answered the ticket with HTTP {}", reply.status),
+                ),
+            ));
+        }
+        let ap_rep = reply
+            .challenges
+            .iter()
+            .find(|c| c.scheme == Scheme::Negotiate || c.scheme == Scheme::Kerberos)
+            .and_then(|c| c.token.clone())
+            .unwrap_or_default();
+        let session = initiator
+            .inner
+            .finish(&ap_rep)
+            .map_err(|f| kerberos_error(inner, f))?;
+        if inner.seal {
+            self.session = Some(Session::Kerberos(Box::new(session)));
         }
         Ok(())
     }
@@ -468,7 +597,7 @@ impl Link {
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or_default()
                 .to_owned();
-            let challenges = if status == 401 {
+            let challenges = if status == 401 || headers.contains_key(WWW_AUTHENTICATE) {
                 auth::parse_www_authenticate(
                     headers
                         .get_all(WWW_AUTHENTICATE)
@@ -580,7 +709,7 @@ async fn send(
     let sealed = link.session.is_some();
     let (authorization, content_type, wire) = match (&inner.config.auth, link.session.as_mut()) {
         (_, Some(session)) => {
-            let framed = sealing::seal_body(session, &body).map_err(sealing_error)?;
+            let framed = session.seal(&body).map_err(sealing_error)?;
             (None, sealing::CONTENT_TYPE, Bytes::from(framed))
         }
         (ClientAuth::Basic { user, password }, None) => (
@@ -588,7 +717,10 @@ async fn send(
             SOAP_CONTENT_TYPE,
             body,
         ),
-        (ClientAuth::Ntlm { .. }, None) => (None, SOAP_CONTENT_TYPE, body),
+        (
+            ClientAuth::Ntlm { .. } | ClientAuth::Kerberos { .. } | ClientAuth::Negotiate { .. },
+            None,
+        ) => (None, SOAP_CONTENT_TYPE, body),
     };
     let reply = link
         .exchange(inner, authorization, content_type, wire)
@@ -602,7 +734,9 @@ async fn send(
                     "check the user name and password; Basic needs a local account, \
                      Auth/Basic=true and, over HTTP, AllowUnencrypted=true"
                 }
-                ClientAuth::Ntlm { .. } => {
+                ClientAuth::Ntlm { .. }
+                | ClientAuth::Kerberos { .. }
+                | ClientAuth::Negotiate { .. } => {
                     "the server dropped the authenticated session; a new connection \
                      authenticates again"
                 }
@@ -616,7 +750,7 @@ async fn send(
                 detail: "the server sent an encrypted body on an unencrypted session".into(),
             });
         };
-        let plain = sealing::unseal_body(session, &reply.body).map_err(sealing_error)?;
+        let plain = session.unseal(&reply.body).map_err(sealing_error)?;
         return Ok((reply.status, Bytes::from(plain)));
     }
     if sealed && !reply.body.is_empty() {
@@ -632,6 +766,48 @@ async fn send(
         });
     }
     Ok((reply.status, reply.body))
+}
+
+/// A Kerberos initiator that already holds a service ticket and its AP-REQ.
+struct TicketedInitiator {
+    inner: KerberosInitiator,
+    ap_req: ApReq,
+}
+
+#[derive(Default)]
+struct ApReq(Vec<u8>);
+
+fn kerberos_error(inner: &ConnectorInner, failure: KerberosFailure) -> TransportError {
+    TransportError::Kerberos {
+        endpoint: inner.target.display.clone(),
+        step: failure.step,
+        detail: failure.detail,
+    }
+}
+
+/// AS and TGS exchanges with the KDC, on a blocking thread (sspi's KDC
+/// client interface is synchronous).
+async fn kerberos_ticket(
+    inner: &ConnectorInner,
+    user: &str,
+    password: &Password,
+    settings: &KerberosSettings,
+) -> Result<TicketedInitiator, KerberosFailure> {
+    let mut initiator = KerberosInitiator::new(user, password, settings, &inner.target.host)?;
+    tokio::task::spawn_blocking(move || {
+        let ap_req = initiator.ap_request()?;
+        Ok(TicketedInitiator {
+            inner: initiator,
+            ap_req: ApReq(ap_req),
+        })
+    })
+    .await
+    .map_err(|e| {
+        KerberosFailure::new(
+            kerberos::KerberosStep::AsExchange,
+            format!("the KDC exchange task failed: {e}"),
+        )
+    })?
 }
 
 /// A bounded set of authenticated connections to one endpoint.

@@ -143,6 +143,17 @@ pub enum TransportError {
         source: NtlmError,
     },
 
+    /// The Kerberos exchange failed (KDC, server or mutual authentication).
+    #[error("Kerberos authentication with {endpoint} failed at the {step} step: {detail}")]
+    Kerberos {
+        /// The endpoint URL.
+        endpoint: String,
+        /// Which leg failed.
+        step: super::kerberos::KerberosStep,
+        /// What the KDC, the server or sspi reported (no keys or tickets).
+        detail: String,
+    },
+
     /// A sealed (encrypted) message could not be built or did not verify.
     #[error(
         "message sealing with {endpoint} failed: {source}; the connection is closed because its \

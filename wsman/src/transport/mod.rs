@@ -2,6 +2,7 @@
 //!
 //! - [`sealing`]: the MS-WSMV `multipart/encrypted` codec over a [`Sealer`].
 //! - [`ntlm`]: NTLM initiator and acceptor (sspi) and the session that seals.
+//! - [`kerberos`]: Kerberos initiator (client only; sspi) and its sealing session.
 //! - [`auth`]: `Authorization`/`WWW-Authenticate` headers, credentials.
 //! - [`tls`]: rustls (ring) configuration for both sides.
 //! - [`server`]: hyper server with per-connection auth state, for the emulator.
@@ -14,6 +15,7 @@
 pub mod auth;
 pub mod client;
 pub mod error;
+pub mod kerberos;
 pub mod ntlm;
 pub mod sealing;
 pub mod server;
@@ -24,6 +26,9 @@ pub use client::{
     ClientAuth, ClientConfig, Connection, Connector, Encryption, Pool, PooledConnection,
 };
 pub use error::{HandshakeStep, NtlmError, SealingError, TransportError};
+pub use kerberos::{KerberosSettings, KerberosStep};
 pub use sealing::Sealer;
-pub use server::{Disconnect, ServerConfig, ServerHandle, SoapHandler, SoapReply, WsmanServer};
+pub use server::{
+    Disconnect, HttpFallback, ServerConfig, ServerHandle, SoapHandler, SoapReply, WsmanServer,
+};
 pub use tls::TlsTrust;

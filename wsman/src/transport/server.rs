@@ -47,6 +47,17 @@ use super::sealing;
 pub const SOAP_CONTENT_TYPE: &str = "application/soap+xml;charset=UTF-8";
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Serves requests for paths other than `/wsman` on the same listener (the
+/// emulator's inspection API, its web page, `/metrics`). It sees the whole
+/// request, does its own authentication, and its answers are never sealed.
+pub trait HttpFallback: Send + Sync + 'static {
+    /// Answers one request.
+    fn call(
+        &self,
+        request: http::Request<Bytes>,
+    ) -> std::pin::Pin<Box<dyn Future<Output = http::Response<Bytes>> + Send + 'static>>;
+}
+
 /// What the server needs besides the handler.
 #[derive(Clone)]
 pub struct ServerConfig {
@@ -70,6 +81,8 @@ pub struct ServerConfig {
     pub allow_unencrypted: bool,
     /// TLS (HTTPS) when set.
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// Where requests for other paths go; without it they get 404.
+    pub fallback: Option<Arc<dyn HttpFallback>>,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -82,6 +95,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("max_body_bytes", &self.max_body_bytes)
             .field("allow_unencrypted", &self.allow_unencrypted)
             .field("tls", &self.tls.is_some())
+            .field("fallback", &self.fallback.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -99,6 +113,7 @@ impl ServerConfig {
             max_body_bytes: 64 * 1024 * 1024,
             allow_unencrypted: true,
             tls: None,
+            fallback: None,
         }
     }
 
@@ -501,6 +516,25 @@ fn unauthorized(challenges: &[Challenge]) -> Response<ResBody> {
     res
 }
 
+async fn serve_fallback(
+    fallback: &dyn HttpFallback,
+    req: Request<Incoming>,
+    limit: usize,
+) -> Response<ResBody> {
+    let (parts, body) = req.into_parts();
+    let Ok(collected) = Limited::new(body, limit).collect().await else {
+        return close(empty(StatusCode::PAYLOAD_TOO_LARGE));
+    };
+    let response = fallback
+        .call(Request::from_parts(parts, collected.to_bytes()))
+        .await;
+    let (parts, body) = response.into_parts();
+    Response::from_parts(
+        parts,
+        Full::new(body).map_err(|never| match never {}).boxed(),
+    )
+}
+
 async fn handle_request<H: SoapHandler>(
     shared: &Shared<H>,
     state: &Mutex<ConnState>,
@@ -513,11 +547,15 @@ async fn handle_request<H: SoapHandler>(
     // keeps unseal, handler and seal in wire order for the RC4 streams.
     let mut conn = state.lock().await;
 
+    if !req.uri().path().eq_ignore_ascii_case("/wsman") {
+        if let Some(fallback) = config.fallback.clone() {
+            drop(conn);
+            return Ok(serve_fallback(fallback.as_ref(), req, config.max_body_bytes).await);
+        }
+        return Ok(close(empty(StatusCode::NOT_FOUND)));
+    }
     if req.method() != Method::POST {
         return Ok(close(empty(StatusCode::METHOD_NOT_ALLOWED)));
-    }
-    if !req.uri().path().eq_ignore_ascii_case("/wsman") {
-        return Ok(close(empty(StatusCode::NOT_FOUND)));
     }
     let declared = req
         .headers()
