@@ -336,3 +336,130 @@ async fn idle_shells_are_reaped() {
         other => panic!("expected ShellNotFound, got {other}"),
     }
 }
+
+#[tokio::test]
+async fn ten_mebibytes_of_output_arrive_intact_within_the_default_cap() {
+    let r = rig();
+    let out = run_command(&r.pool, cmd("big 10485760"), None, &fast())
+        .await
+        .unwrap();
+    assert_eq!(out.stdout.len(), 10 * 1024 * 1024);
+    assert_eq!(r.service.open_shells(), 0);
+}
+
+#[tokio::test]
+async fn negative_and_large_exit_codes_are_reported_as_sent() {
+    let r = rig();
+    for code in [1i64, 255, -1_073_741_510, 3_221_225_786] {
+        let out = run_command(&r.pool, cmd(&format!("exit {code}")), None, &fast())
+            .await
+            .unwrap();
+        assert_eq!(out.exit_code, Some(code));
+    }
+}
+
+#[tokio::test]
+async fn stdin_reaches_a_command_over_several_sends() {
+    let r = rig();
+    let mut conn = r.pool.get().await.unwrap();
+    let mut s = wsman::client::ShellSession::new(&mut conn, "http://x/wsman", r.pool.stats());
+    let shell = s.create(Default::default()).await.unwrap();
+    let command = s.command(&shell, cmd("cat")).await.unwrap();
+    s.send(
+        &shell,
+        &command,
+        "first ‘chunk’ ".as_bytes().to_vec(),
+        false,
+    )
+    .await
+    .unwrap();
+    s.send(&shell, &command, "second ✓".as_bytes().to_vec(), true)
+        .await
+        .unwrap();
+    let mut collected = Vec::new();
+    loop {
+        let rr = s
+            .receive(&shell, &command, Duration::from_secs(2))
+            .await
+            .unwrap();
+        for chunk in &rr.streams {
+            collected.extend_from_slice(&chunk.data);
+        }
+        if rr.is_done() {
+            break;
+        }
+    }
+    assert_eq!(
+        String::from_utf8(collected).unwrap(),
+        "first ‘chunk’ second ✓"
+    );
+    s.terminate(&shell, &command).await.unwrap();
+    s.delete(&shell).await.unwrap();
+}
+
+#[tokio::test]
+async fn signal_and_delete_semantics_match_windows() {
+    let r = rig();
+    let mut conn = r.pool.get().await.unwrap();
+    let mut s = wsman::client::ShellSession::new(&mut conn, "http://x/wsman", r.pool.stats());
+    let shell = s.create(Default::default()).await.unwrap();
+    // Terminate after Done is accepted.
+    let done = s.command(&shell, cmd("exit 0")).await.unwrap();
+    while !s
+        .receive(&shell, &done, Duration::from_secs(2))
+        .await
+        .unwrap()
+        .is_done()
+    {}
+    s.terminate(&shell, &done).await.unwrap();
+    // Signal for a command that does not exist: a fault, not silence.
+    let err = s
+        .terminate(&shell, "00000000-0000-0000-0000-000000000000")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Fault(_)), "{err}");
+    // Delete with a command still running stops it; a second Delete is InvalidSelectors.
+    let _running = s.command(&shell, cmd("hang")).await.unwrap();
+    s.delete(&shell).await.unwrap();
+    match s.delete(&shell).await.unwrap_err() {
+        Error::Fault(f) => assert_eq!(f.kind, FaultKind::ShellNotFound),
+        other => panic!("expected ShellNotFound, got {other}"),
+    }
+    assert_eq!(r.service.open_shells(), 0);
+}
+
+#[tokio::test]
+async fn every_response_relates_to_its_request_and_message_ids_are_unique() {
+    use wsman::soap::{CreateShell, Limits, Request, RequestBody, Response};
+    let r = rig();
+    let mut ids = std::collections::HashSet::new();
+    for _ in 0..20 {
+        let req = Request::new(
+            "http://x/wsman",
+            RequestBody::Create(CreateShell::default()),
+        );
+        let id = req.header.message_id.clone().unwrap();
+        assert!(ids.insert(id.clone()), "MessageID {id} repeated");
+        let reply = r
+            .service
+            .handle("tester", req.to_xml().unwrap().as_bytes())
+            .await;
+        let resp = Response::parse(reply.body.as_bytes(), &Limits::default()).unwrap();
+        assert_eq!(resp.header.relates_to.as_deref(), Some(id.as_str()));
+    }
+}
+
+#[tokio::test]
+async fn garbage_requests_get_a_fault_not_a_crash() {
+    let r = rig();
+    for body in [
+        &b"<not-xml"[..],
+        b"",
+        &[0xff, 0xfe, 0x00][..],
+        b"<s:Envelope xmlns:s='http://www.w3.org/2003/05/soap-envelope'/>",
+    ] {
+        let reply = r.service.handle("tester", body).await;
+        assert_eq!(reply.status, 500, "{:?}", String::from_utf8_lossy(body));
+        assert!(reply.body.contains("Fault"), "{}", reply.body);
+    }
+}
