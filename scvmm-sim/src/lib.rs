@@ -1,9 +1,19 @@
-//! scvmm-sim: an SCVMM emulator speaking WinRM.
+//! scvmm-sim: an SCVMM emulator that speaks WinRM and runs VMM PowerShell,
+//! the way govmomi's vcsim serves vSphere.
 //!
-//! Built so far: [`ps`], the front end (lexer, parser, printer) of the
-//! PowerShell subset the emulator runs, and [`guest`], what a booted VM reads
-//! from its cloud-init seed. The VMM model, the evaluator and the WinRM
-//! endpoint land with issue #4.
+//! - [`vmm`]: the VMM object model and cmdlet semantics (statuses, jobs,
+//!   locks, error IDs, placement, IP pools, library, faults as data).
+//! - [`ps`]: the PowerShell subset (lexer, parser, printer; the evaluator is
+//!   being built).
+//! - [`guest`]: what a booted VM does with its cloud-init seed.
+//! - [`admin`]: the inspection API, web page and metrics.
+//! - [`cli`]: the binary's flags.
+//!
+//! Still to come (issue #4): the evaluator and the cmdlet bindings, and the
+//! WinRM endpoint that runs them (the binary says so until then).
 
+pub mod admin;
+pub mod cli;
 pub mod guest;
 pub mod ps;
+pub mod vmm;

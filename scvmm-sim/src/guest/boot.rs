@@ -1,0 +1,167 @@
+//! The guest hook: when a VM starts with a seed ISO attached, read the seed,
+//! and after a boot delay report the host name and IPv4 addresses back to
+//! the VMM model, as Hyper-V's KVP integration would.
+
+use super::seed::{GuestSeed, read_seed};
+use crate::vmm::{GuestBoot, GuestHook, Vmm};
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+use uuid::Uuid;
+
+/// What the emulator knows about one guest, for the inspection API.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GuestRecord {
+    /// Host name the guest took from its seed.
+    pub hostname: Option<String>,
+    /// Instance ID from meta-data.
+    pub instance_id: Option<String>,
+    /// Provider ID from meta-data.
+    pub provider_id: Option<String>,
+    /// SHA-256 of the user-data it booted with.
+    pub user_data_sha256: Option<String>,
+    /// Why the seed could not be used, if it could not.
+    pub seed_error: Option<String>,
+    /// Addresses reported, per adapter.
+    pub addresses: BTreeMap<String, Vec<String>>,
+}
+
+/// Guest records by VM id.
+pub type GuestTable = Arc<Mutex<BTreeMap<Uuid, GuestRecord>>>;
+
+/// Boots guests for a shared model.
+pub struct GuestSimulator {
+    vmm: Weak<Mutex<Vmm>>,
+    records: GuestTable,
+    boot_delay: Duration,
+    runtime: tokio::runtime::Handle,
+    next_dhcp: AtomicU32,
+}
+
+impl GuestSimulator {
+    /// A hook that reports back into `vmm` after `boot_delay`; it must be
+    /// created inside a tokio runtime.
+    pub fn new(
+        vmm: &Arc<Mutex<Vmm>>,
+        records: GuestTable,
+        boot_delay: Duration,
+    ) -> Option<Arc<Self>> {
+        let runtime = tokio::runtime::Handle::try_current().ok()?;
+        Some(Arc::new(Self {
+            vmm: Arc::downgrade(vmm),
+            records,
+            boot_delay,
+            runtime,
+            next_dhcp: AtomicU32::new(10),
+        }))
+    }
+
+    /// The next address of the simulated DHCP range (172.31.0.0/16).
+    fn dhcp_address(&self) -> Ipv4Addr {
+        let n = self.next_dhcp.fetch_add(1, Ordering::Relaxed);
+        Ipv4Addr::new(172, 31, ((n >> 8) & 0xff) as u8, (n & 0xff) as u8)
+    }
+
+    fn plan(&self, boot: &GuestBoot, seed: Option<&GuestSeed>) -> Vec<(Uuid, Vec<Ipv4Addr>)> {
+        let mut out = Vec::new();
+        for (i, adapter) in boot.adapters.iter().enumerate() {
+            let iface = seed.and_then(|s| {
+                s.interfaces
+                    .iter()
+                    .find(|f| {
+                        f.mac_address
+                            .as_deref()
+                            .zip(adapter.mac_address.as_deref())
+                            .is_some_and(|(a, b)| {
+                                a.replace('-', ":")
+                                    .eq_ignore_ascii_case(&b.replace('-', ":"))
+                            })
+                    })
+                    .or_else(|| {
+                        s.interfaces
+                            .iter()
+                            .filter(|f| f.mac_address.is_none())
+                            .nth(i)
+                    })
+            });
+            let mut addrs: Vec<Ipv4Addr> = iface
+                .map(|f| {
+                    f.addresses
+                        .iter()
+                        .filter_map(|a| a.split('/').next()?.parse::<Ipv4Addr>().ok())
+                        .collect()
+                })
+                .unwrap_or_default();
+            if addrs.is_empty() {
+                addrs = adapter
+                    .static_ipv4
+                    .iter()
+                    .filter_map(|a| a.parse().ok())
+                    .collect();
+            }
+            if addrs.is_empty() && (iface.is_some_and(|f| f.dhcp4) || seed.is_none()) {
+                addrs.push(self.dhcp_address());
+            }
+            out.push((adapter.id, addrs));
+        }
+        out
+    }
+}
+
+impl GuestHook for GuestSimulator {
+    fn on_boot(&self, boot: &GuestBoot) {
+        let (seed, error) = match &boot.media {
+            Some(media) => match read_seed(&media.bytes) {
+                Ok(s) => (Some(s), None),
+                Err(e) => (None, Some(e.to_string())),
+            },
+            None => (None, None),
+        };
+        let plan = self.plan(boot, seed.as_ref());
+        let hostname = seed
+            .as_ref()
+            .and_then(|s| s.hostname.clone())
+            .or_else(|| boot.computer_name.clone());
+        let record = GuestRecord {
+            hostname: hostname.clone(),
+            instance_id: seed.as_ref().and_then(|s| s.instance_id.clone()),
+            provider_id: seed.as_ref().and_then(|s| s.provider_id.clone()),
+            user_data_sha256: seed.as_ref().map(|s| s.user_data_sha256.clone()),
+            seed_error: error,
+            addresses: plan
+                .iter()
+                .map(|(id, a)| (id.to_string(), a.iter().map(ToString::to_string).collect()))
+                .collect(),
+        };
+        if let Ok(mut records) = self.records.lock() {
+            records.insert(boot.vm, record);
+        }
+        let vmm = self.vmm.clone();
+        let vm = boot.vm;
+        let delay = self.boot_delay;
+        // Reporting re-enters the model, which holds its lock while calling
+        // this hook; it has to happen later, on another task.
+        self.runtime.spawn(async move {
+            tokio::time::sleep(delay).await;
+            let Some(vmm) = vmm.upgrade() else { return };
+            let Ok(mut vmm) = vmm.lock() else { return };
+            if let Some(name) = &hostname {
+                let _ = vmm.report_guest_computer_name(vm, name);
+            }
+            for (adapter, addrs) in plan {
+                if !addrs.is_empty() {
+                    let _ = vmm.report_guest_addresses(vm, adapter, &addrs);
+                }
+            }
+        });
+    }
+
+    fn on_removed(&self, vm: Uuid) {
+        if let Ok(mut records) = self.records.lock() {
+            records.remove(&vm);
+        }
+    }
+}
