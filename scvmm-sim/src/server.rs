@@ -1,0 +1,257 @@
+//! The running emulator: the VMM model, the guest simulator, the WinRM
+//! endpoint (wsman's server half) with the PowerShell backend, and the
+//! inspection API on the same listener.
+
+use crate::admin::{AdminFallback, AdminState, router};
+use crate::cli::Args;
+use crate::guest::{GuestSimulator, GuestTable};
+use crate::vmm::{Inventory, Options, RandomIds, Snapshot, SystemClock, Vmm};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use wsman::server::{CommandBackend, ServiceConfig, WinrsService};
+use wsman::transport::{ServerConfig, ServerHandle, StaticCredentials, WsmanServer};
+
+/// Everything that can stop the emulator from starting.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A file named on the command line could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The inventory or state file is not valid.
+    #[error("{path} is not a valid {what}: {detail}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// Inventory or state.
+        what: &'static str,
+        /// What is wrong.
+        detail: String,
+    },
+    /// A flag is malformed.
+    #[error("{0}")]
+    Flag(String),
+    /// The listener could not start (port in use, bad TLS material).
+    #[error("cannot serve on {addr}: {detail}")]
+    Listen {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        detail: String,
+    },
+}
+
+/// A running emulator; dropping it stops the listener.
+pub struct RunningSim {
+    /// The WinRM listener.
+    pub handle: ServerHandle,
+    /// The model.
+    pub vmm: Arc<Mutex<Vmm>>,
+    /// The WinRS service (counters, open shells).
+    pub service: Arc<WinrsService>,
+    ticker: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for RunningSim {
+    fn drop(&mut self) {
+        self.ticker.abort();
+    }
+}
+
+fn read(path: &PathBuf) -> Result<String, StartError> {
+    std::fs::read_to_string(path).map_err(|source| StartError::Read {
+        path: path.clone(),
+        source,
+    })
+}
+
+/// Builds the model from the flags: inventory file or the built-in lab,
+/// then the saved state when `--state` names an existing file.
+pub fn build_model(args: &Args) -> Result<(Snapshot, Options), StartError> {
+    let inventory = match &args.inventory {
+        Some(path) => Inventory::from_yaml(&read(path)?).map_err(|e| StartError::Invalid {
+            path: path.clone(),
+            what: "inventory",
+            detail: e.to_string(),
+        })?,
+        None => Inventory::default_inventory(),
+    };
+    let mut options = Options {
+        seed: args.seed,
+        ..Options::default()
+    };
+    if !(args.latency_scale >= 0.0 && args.latency_scale.is_finite()) {
+        return Err(StartError::Flag(format!(
+            "--latency-scale must be a finite number >= 0, got {}",
+            args.latency_scale
+        )));
+    }
+    options.latencies.factor = args.latency_scale;
+    let snapshot = match &args.state {
+        Some(path) if path.exists() => {
+            Snapshot::from_yaml(&read(path)?).map_err(|e| StartError::Invalid {
+                path: path.clone(),
+                what: "state file",
+                detail: e.to_string(),
+            })?
+        }
+        _ => Snapshot {
+            inventory,
+            state: Default::default(),
+        },
+    };
+    Ok((snapshot, options))
+}
+
+/// Starts the emulator with `backend` running the commands (normally the
+/// PowerShell backend over the same model, see `crate::backend`).
+pub async fn start(
+    args: &Args,
+    make_backend: impl FnOnce(Arc<Mutex<Vmm>>) -> Arc<dyn CommandBackend>,
+) -> Result<RunningSim, StartError> {
+    let (snapshot, options) = build_model(args)?;
+    let accounts = args.accounts().map_err(StartError::Flag)?;
+    let vmm = Arc::new(Mutex::new(Vmm::from_snapshot(
+        snapshot.clone(),
+        options.clone(),
+        Arc::new(SystemClock),
+        Box::new(RandomIds),
+    )));
+    let guests: GuestTable = Arc::default();
+    // A booted guest takes a few (scaled) seconds before KVP reports addresses.
+    let boot_delay = Duration::from_secs_f64((20.0 * args.latency_scale).clamp(0.05, 60.0));
+    if let Some(hook) = GuestSimulator::new(&vmm, guests.clone(), boot_delay)
+        && let Ok(mut m) = vmm.lock()
+    {
+        m.set_guest_hook(hook);
+    }
+
+    let mut creds = StaticCredentials::new();
+    for (name, password) in &accounts {
+        // `DOMAIN\user` and `user@domain` accept only that domain; a bare
+        // name accepts any, as a local account on a workgroup host would.
+        let (user, domain) = wsman::transport::auth::split_user(name);
+        creds = if domain.is_empty() {
+            creds.with_user(user, password.as_str())
+        } else {
+            creds.with_domain_user(domain, user, password.as_str())
+        };
+    }
+    let creds = Arc::new(creds);
+
+    let service = Arc::new(WinrsService::new(
+        make_backend(vmm.clone()),
+        ServiceConfig {
+            machine: "SCVMM-SIM".into(),
+            address: format!("http://{}/wsman", args.listen),
+            ..ServiceConfig::default()
+        },
+    ));
+
+    let fresh = {
+        let vmm = Arc::downgrade(&vmm);
+        let guests = guests.clone();
+        let snapshot = snapshot.clone();
+        let options = options.clone();
+        move || {
+            let mut fresh = Vmm::from_snapshot(
+                snapshot.clone(),
+                options.clone(),
+                Arc::new(SystemClock),
+                Box::new(RandomIds),
+            );
+            if let Some(vmm) = vmm.upgrade()
+                && let Some(hook) = GuestSimulator::new(&vmm, guests.clone(), boot_delay)
+            {
+                fresh.set_guest_hook(hook);
+            }
+            fresh
+        }
+    };
+    let http_stats = Arc::new(Mutex::new(None));
+    let admin = AdminState {
+        vmm: vmm.clone(),
+        guests,
+        credentials: creds.clone(),
+        fresh: Arc::new(fresh),
+        winrs: service.stats(),
+        http: http_stats.clone(),
+    };
+
+    let mut config = ServerConfig::new(creds);
+    config.fallback = Some(Arc::new(AdminFallback(router(admin))));
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        let cert = std::fs::read(cert).map_err(|source| StartError::Read {
+            path: cert.clone(),
+            source,
+        })?;
+        let key = std::fs::read(key).map_err(|source| StartError::Read {
+            path: key.clone(),
+            source,
+        })?;
+        config.tls = Some(
+            wsman::transport::tls::server_config_from_pem(&cert, &key).map_err(|e| {
+                StartError::Listen {
+                    addr: args.listen,
+                    detail: e.to_string(),
+                }
+            })?,
+        );
+    }
+    let handle = WsmanServer::new(config, service.clone())
+        .bind(args.listen)
+        .await
+        .map_err(|e| StartError::Listen {
+            addr: args.listen,
+            detail: e.to_string(),
+        })?;
+    if let Ok(mut s) = http_stats.lock() {
+        *s = Some(handle.stats().clone());
+    }
+
+    // The model completes jobs when touched; a ticker touches it so jobs
+    // finish (and guests boot) on time even when nobody is polling, and
+    // reaps idle WinRM shells.
+    let ticker = {
+        let vmm = Arc::downgrade(&vmm);
+        let service = Arc::downgrade(&service);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(100));
+            loop {
+                tick.tick().await;
+                let Some(vmm) = vmm.upgrade() else { break };
+                if let Ok(mut m) = vmm.lock() {
+                    m.settle();
+                }
+                if let Some(s) = service.upgrade() {
+                    s.reap_idle();
+                }
+            }
+        })
+    };
+    Ok(RunningSim {
+        handle,
+        vmm,
+        service,
+        ticker,
+    })
+}
+
+/// Writes the model to `--state`, if given.
+pub fn save_state(args: &Args, vmm: &Mutex<Vmm>) -> Result<(), String> {
+    let Some(path) = &args.state else {
+        return Ok(());
+    };
+    let snapshot = vmm
+        .lock()
+        .map_err(|_| "the model lock is poisoned".to_string())?
+        .snapshot();
+    let yaml = snapshot.to_yaml().map_err(|e| e.to_string())?;
+    std::fs::write(path, yaml).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
