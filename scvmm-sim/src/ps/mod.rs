@@ -18,11 +18,13 @@
 //! - [`print`] turns a syntax tree back into source that parses to the same
 //!   tree;
 //! - [`lexer`] and [`token`] are the tokenizer, usable on their own;
-//! - [`ParseError`] is the one error type.
+//! - [`ParseError`] is the one error type;
+//! - [`eval`] is the evaluator: sessions, values, cmdlets, `ConvertTo-Json`.
 
 pub mod ast;
 mod chars;
 pub mod error;
+pub mod eval;
 pub mod lexer;
 mod parser;
 pub mod print;
