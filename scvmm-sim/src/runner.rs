@@ -147,8 +147,10 @@ impl ScriptRunner for EvalRunner {
         let result = self.session.run(script, &mut self.host);
         let exit = i64::from(result.exit_code);
         match errors {
+            // Warnings and verbose records travel inside the CLIXML here;
+            // stdout_text() would print them a second time.
             ErrorStyle::Clixml => ScriptOutcome {
-                stdout: result.stdout_text(),
+                stdout: result.stdout_plain(),
                 stderr: result.stderr_clixml(),
                 exit_code: Some(exit),
             },
