@@ -3,9 +3,9 @@
 //! the sample cluster (`deploy/samples/demo-cluster.yaml`) and shows a live
 //! table of the cluster and its machines until Ctrl-C, then tears it all down.
 //!
-//! The operator (issue #5) and scvmm-sim (issue #4) are not built yet, so the
-//! machines stop where Cluster API hands over to the infrastructure provider;
-//! the table says so instead of pretending otherwise.
+//! The operator (issue #5) is not built yet, so the machines stop where
+//! Cluster API hands over to the infrastructure provider; the table says so
+//! instead of pretending otherwise. Wiring scvmm-sim in comes with it.
 
 use e2e::manifests;
 use e2e::testbed::TestCluster;
@@ -125,8 +125,8 @@ async fn main() -> ExitCode {
     }
     let header = format!(
         "control plane ready in {:.1} s\n  export KUBECONFIG={}\n  logs: {}\n\
-         not built yet: scvmm-sim (issue #4) and the operator (issue #5): ScvmmMachines are created by\n\
-         Cluster API but nobody provisions them, so machines stay Pending.\n\
+         not built yet: the operator (issue #5). ScvmmMachines are created by Cluster API but nobody\n\
+         provisions them, so machines stay Pending (the emulator runs on its own: `just sim`).\n\
          Press Ctrl-C to stop and remove everything.\n",
         cluster.started_in().as_secs_f64(),
         cluster.kubeconfig_path().display(),
