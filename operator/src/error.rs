@@ -29,4 +29,28 @@ pub enum Error {
     /// Building the cloud-init seed failed.
     #[error("building the cloud-init seed failed: {0}")]
     Seed(String),
+    /// A Kubernetes API call failed.
+    #[error("Kubernetes API: {0}")]
+    Kube(#[from] kube::Error),
+    /// An SCVMM operation failed.
+    #[error(transparent)]
+    Scvmm(#[from] crate::scvmm::ScvmmError),
+    /// The objects cannot be acted on as configured; the message says which
+    /// object and field, and what to do.
+    #[error("{0}")]
+    Config(String),
+}
+
+impl Error {
+    /// A short category for metrics and backoff decisions.
+    pub fn category(&self) -> &'static str {
+        match self {
+            Error::Kube(_) => "kubernetes",
+            Error::Scvmm(e) if e.is_transient() => "scvmm_unreachable",
+            Error::Scvmm(crate::scvmm::ScvmmError::Unauthorized { .. }) => "scvmm_unauthorized",
+            Error::Scvmm(_) => "vmm_error",
+            Error::Config(_) => "configuration",
+            _ => "internal",
+        }
+    }
 }

@@ -8,7 +8,13 @@
 pub mod api;
 pub mod apidoc;
 pub mod bootstrap;
+pub mod capi;
+pub mod controller;
 pub mod crdgen;
 pub mod error;
+pub mod http;
+pub mod leader;
+pub mod metrics;
+pub mod scvmm;
 
 pub use error::Error;

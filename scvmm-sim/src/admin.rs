@@ -182,11 +182,14 @@ async fn add_fault(State(state): State<AdminState>, headers: HeaderMap, body: By
         Err(e) => {
             return (
                 StatusCode::BAD_REQUEST,
-                format!("a fault rule is {{\"operation\": \"Start-SCVirtualMachine\", \"object\": \"*\", \"count\": 1, \"effect\": {{\"Error\": {{\"id\": 2602}}}}}}: {e}\n"),
+                format!("a fault rule is {{\"operation\": \"Start-SCVirtualMachine\", \"object\": \"*\", \"count\": 1, \"effect\": {{\"Error\": {{\"id\": 2602}}}}}} or {{\"operation\": \"WinRM:Receive\", \"effect\": \"DropConnection\"}}: {e}\n"),
             )
                 .into_response();
         }
     };
+    if let Err(e) = rule.validate() {
+        return (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response();
+    }
     let Ok(mut vmm) = state.vmm.lock() else {
         return model_error("lock poisoned");
     };

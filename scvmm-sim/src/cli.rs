@@ -43,6 +43,11 @@ pub struct Args {
     #[arg(long, env = "SCVMM_SIM_STATE")]
     pub state: Option<PathBuf>,
 
+    /// Fault rules active from the start: a YAML (or JSON) list of rules,
+    /// cmdlet rules and WinRM rules alike (see docs/emulator.md).
+    #[arg(long, env = "SCVMM_SIM_FAULTS")]
+    pub faults: Option<PathBuf>,
+
     /// Seed for jitter, MAC addresses and fault probabilities.
     #[arg(long, env = "SCVMM_SIM_SEED", default_value_t = 1)]
     pub seed: u64,
@@ -50,6 +55,21 @@ pub struct Args {
     /// Log format: `text` or `json`.
     #[arg(long, env = "SCVMM_SIM_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
+
+    /// Play the kubelet: when a guest boots from a seed whose meta-data has
+    /// a `provider-id`, register a Ready Node with that provider ID in the
+    /// cluster this kubeconfig names (and keep its Lease renewed); mark it
+    /// Ready=Unknown when the VM stops, delete it when the VM is removed.
+    #[arg(long, env = "SCVMM_SIM_REGISTER_NODES_KUBECONFIG")]
+    pub register_nodes_kubeconfig: Option<PathBuf>,
+
+    /// `status.nodeInfo.kubeletVersion` of registered Nodes.
+    #[arg(
+        long,
+        env = "SCVMM_SIM_NODE_KUBELET_VERSION",
+        default_value = "v1.33.0"
+    )]
+    pub node_kubelet_version: String,
 }
 
 /// The account used when no `--user` is given.

@@ -8,6 +8,8 @@
 //! - [`vmm_host`]: the VMM cmdlets bound to the evaluator.
 //! - [`guest`]: what a booted VM does with its cloud-init seed.
 //! - [`admin`]: the inspection API, web page and metrics.
+//! - [`winrm_faults`]: fault rules applied at the WinRM level (timeouts,
+//!   dropped connections, HTTP 500, delays).
 //! - [`cli`]: the binary's flags.
 //! - [`server`]: the running emulator (model, guests, WinRM endpoint, API).
 //! - [`backend`] and [`runner`]: how WinRM commands run (EncodedCommand,
@@ -22,3 +24,4 @@ pub mod runner;
 pub mod server;
 pub mod vmm;
 pub mod vmm_host;
+pub mod winrm_faults;

@@ -4,10 +4,11 @@
 
 use crate::admin::{AdminFallback, AdminState, router};
 use crate::cli::Args;
-use crate::guest::{GuestSimulator, GuestTable};
-use crate::vmm::{Inventory, Options, RandomIds, Snapshot, SystemClock, Vmm};
+use crate::guest::{GuestSimulator, GuestTable, KubeletInfo, NodeError, NodeRegistrar};
+use crate::vmm::{FaultRule, Inventory, Options, RandomIds, Snapshot, SystemClock, Vmm};
+use crate::winrm_faults::WinrmFaults;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use wsman::server::{CommandBackend, ServiceConfig, WinrsService};
@@ -55,6 +56,9 @@ pub struct RunningSim {
     pub vmm: Arc<Mutex<Vmm>>,
     /// The WinRS service (counters, open shells).
     pub service: Arc<WinrsService>,
+    /// What each booted guest took from its seed (host name, provider ID,
+    /// user-data digest, addresses), by VM id.
+    pub guests: GuestTable,
     ticker: tokio::task::JoinHandle<()>,
 }
 
@@ -69,6 +73,21 @@ fn read(path: &PathBuf) -> Result<String, StartError> {
         path: path.clone(),
         source,
     })
+}
+
+/// Parses a `--faults` file: a YAML (or JSON) list of fault rules, each
+/// checked the way `POST /sim/v1/faults` checks it.
+fn load_faults(path: &Path, text: &str) -> Result<Vec<FaultRule>, StartError> {
+    let invalid = |detail: String| StartError::Invalid {
+        path: path.to_path_buf(),
+        what: "fault rules file",
+        detail,
+    };
+    let rules: Vec<FaultRule> = serde_saphyr::from_str(text).map_err(|e| invalid(e.to_string()))?;
+    for rule in &rules {
+        rule.validate().map_err(invalid)?;
+    }
+    Ok(rules)
 }
 
 /// Builds the model from the flags: inventory file or the built-in lab,
@@ -93,6 +112,9 @@ pub fn build_model(args: &Args) -> Result<(Snapshot, Options), StartError> {
         )));
     }
     options.latencies.factor = args.latency_scale;
+    if let Some(path) = &args.faults {
+        options.faults = load_faults(path, &read(path)?)?;
+    }
     let snapshot = match &args.state {
         Some(path) if path.exists() => {
             Snapshot::from_yaml(&read(path)?).map_err(|e| StartError::Invalid {
@@ -124,9 +146,31 @@ pub async fn start(
         Box::new(RandomIds),
     )));
     let guests: GuestTable = Arc::default();
+    let guests_out = guests.clone();
     // A booted guest takes a few (scaled) seconds before KVP reports addresses.
     let boot_delay = Duration::from_secs_f64((20.0 * args.latency_scale).clamp(0.05, 60.0));
-    if let Some(hook) = GuestSimulator::new(&vmm, guests.clone(), boot_delay)
+    // One registrar (one client) for the process; a reset's fresh guest
+    // simulator shares it.
+    let nodes = match &args.register_nodes_kubeconfig {
+        Some(path) => Some(
+            NodeRegistrar::from_kubeconfig(
+                path,
+                KubeletInfo::new(args.node_kubelet_version.clone()),
+                guests.clone(),
+            )
+            .await
+            .map_err(|e| match e {
+                NodeError::Kubeconfig { path, detail } => StartError::Invalid {
+                    path,
+                    what: "kubeconfig (--register-nodes-kubeconfig)",
+                    detail,
+                },
+                NodeError::NoRuntime => StartError::Flag(e.to_string()),
+            })?,
+        ),
+        None => None,
+    };
+    if let Some(hook) = GuestSimulator::new(&vmm, guests.clone(), boot_delay, nodes.clone())
         && let Ok(mut m) = vmm.lock()
     {
         m.set_guest_hook(hook);
@@ -145,21 +189,28 @@ pub async fn start(
     }
     let creds = Arc::new(creds);
 
+    let service_config = ServiceConfig {
+        machine: "SCVMM-SIM".into(),
+        address: format!("http://{}/wsman", args.listen),
+        ..ServiceConfig::default()
+    };
     let service = Arc::new(WinrsService::new(
         make_backend(vmm.clone()),
-        ServiceConfig {
-            machine: "SCVMM-SIM".into(),
-            address: format!("http://{}/wsman", args.listen),
-            ..ServiceConfig::default()
-        },
+        service_config.clone(),
     ));
 
     let fresh = {
         let vmm = Arc::downgrade(&vmm);
         let guests = guests.clone();
+        let nodes = nodes.clone();
         let snapshot = snapshot.clone();
         let options = options.clone();
         move || {
+            // Only a reset builds a fresh model: the guests of the old one
+            // vanish, so do their Nodes.
+            if let Some(nodes) = &nodes {
+                nodes.remove_all();
+            }
             let mut fresh = Vmm::from_snapshot(
                 snapshot.clone(),
                 options.clone(),
@@ -167,7 +218,8 @@ pub async fn start(
                 Box::new(RandomIds),
             );
             if let Some(vmm) = vmm.upgrade()
-                && let Some(hook) = GuestSimulator::new(&vmm, guests.clone(), boot_delay)
+                && let Some(hook) =
+                    GuestSimulator::new(&vmm, guests.clone(), boot_delay, nodes.clone())
             {
                 fresh.set_guest_hook(hook);
             }
@@ -204,7 +256,9 @@ pub async fn start(
             })?,
         );
     }
-    let handle = WsmanServer::new(config, service.clone())
+    // WinRM fault rules sit between the transport and the WinRS service.
+    let handler = WinrmFaults::new(service.clone(), vmm.clone(), service_config);
+    let handle = WsmanServer::new(config, handler)
         .bind(args.listen)
         .await
         .map_err(|e| StartError::Listen {
@@ -239,6 +293,7 @@ pub async fn start(
         handle,
         vmm,
         service,
+        guests: guests_out,
         ticker,
     })
 }

@@ -522,6 +522,17 @@ pub struct ScvmmMachineStatus {
     /// The `metadata.generation` this status was computed from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
+
+    /// Failed VM creations so far; creation is retried at most 3 times and
+    /// only before the machine was ever provisioned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
+    pub creation_attempts: Option<i32>,
+
+    /// When the guest was asked to shut down during deletion (the start of
+    /// `guestShutdownTimeoutSeconds`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shutdown_started_at: Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::Time>,
 }
 
 /// The VM as SCVMM reports it.

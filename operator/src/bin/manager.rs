@@ -1,1 +1,205 @@
-fn main() {}
+//! `manager`: the Cluster API infrastructure provider for SCVMM. Every flag
+//! has an environment variable (`SCVMM_CAPI_*`); see `manager --help` and
+//! docs/operations.md.
+
+use clap::Parser;
+use operator::controller::connection::ConnectionDefaults;
+use operator::controller::machine::{self, WatchOptions};
+use operator::controller::{Context, Settings};
+use operator::http::{Readiness, serve_metrics, serve_probes};
+use operator::leader::LeaderElector;
+use operator::metrics::Metrics;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+use tracing::{error, info};
+
+/// Cluster API infrastructure provider for Microsoft SCVMM.
+#[derive(Debug, Parser)]
+#[command(name = "manager", version, about)]
+struct Args {
+    /// Only watch objects in this namespace (default: all namespaces).
+    #[arg(long, env = "SCVMM_CAPI_NAMESPACE")]
+    namespace: Option<String>,
+
+    /// Only reconcile objects labelled cluster.x-k8s.io/watch-filter=<value>.
+    #[arg(long, env = "SCVMM_CAPI_WATCH_FILTER")]
+    watch_filter: Option<String>,
+
+    /// ScvmmMachines reconciled at once.
+    #[arg(long, env = "SCVMM_CAPI_MACHINE_CONCURRENCY", default_value_t = 10)]
+    machine_concurrency: u16,
+
+    /// WinRM connections per SCVMM endpoint (shared by every machine).
+    #[arg(long, env = "SCVMM_CAPI_MAX_CONNECTIONS", default_value_t = 8)]
+    max_connections_per_endpoint: usize,
+
+    /// How often an idle machine is looked at again (seconds).
+    #[arg(long, env = "SCVMM_CAPI_RESYNC_SECONDS", default_value_t = 300)]
+    resync_seconds: u64,
+
+    /// Longest time one SCVMM script may run (seconds).
+    #[arg(
+        long,
+        env = "SCVMM_CAPI_SCRIPT_DEADLINE_SECONDS",
+        default_value_t = 600
+    )]
+    script_deadline_seconds: u64,
+
+    /// Start provisioned VMs again that were powered off outside Cluster
+    /// API (default: report them and leave them alone).
+    #[arg(long, env = "SCVMM_CAPI_RESTART_POWERED_OFF_VMS")]
+    restart_powered_off_vms: bool,
+
+    /// Address of /metrics.
+    #[arg(
+        long,
+        env = "SCVMM_CAPI_METRICS_BIND_ADDRESS",
+        default_value = "0.0.0.0:8080"
+    )]
+    metrics_bind_address: SocketAddr,
+
+    /// Address of /healthz and /readyz.
+    #[arg(
+        long,
+        env = "SCVMM_CAPI_HEALTH_PROBE_BIND_ADDRESS",
+        default_value = "0.0.0.0:8081"
+    )]
+    health_probe_bind_address: SocketAddr,
+
+    /// Elect a leader among replicas through a Lease.
+    #[arg(long, env = "SCVMM_CAPI_LEADER_ELECT", default_value_t = true, action = clap::ArgAction::Set)]
+    leader_elect: bool,
+
+    /// Namespace of the leader-election Lease (default: the pod's namespace,
+    /// from POD_NAMESPACE, else the --namespace, else `default`).
+    #[arg(long, env = "SCVMM_CAPI_LEADER_ELECTION_NAMESPACE")]
+    leader_election_namespace: Option<String>,
+
+    /// Name of the leader-election Lease.
+    #[arg(
+        long,
+        env = "SCVMM_CAPI_LEADER_ELECTION_ID",
+        default_value = "capi-scvmm-manager"
+    )]
+    leader_election_id: String,
+
+    /// Log format: text or json.
+    #[arg(long, env = "SCVMM_CAPI_LOG_FORMAT", default_value = "text")]
+    log_format: String,
+}
+
+fn init_logs(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    init_logs(&args.log_format);
+    let client = match kube::Client::try_default().await {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!(
+                "manager: cannot build a Kubernetes client (in-cluster config or KUBECONFIG): {e}"
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    let settings = Settings {
+        connection: ConnectionDefaults {
+            max_connections: args.max_connections_per_endpoint.max(1),
+            deadline: Duration::from_secs(args.script_deadline_seconds.max(10)),
+            ..ConnectionDefaults::default()
+        },
+        resync: Duration::from_secs(args.resync_seconds.max(10)),
+        restart_powered_off: args.restart_powered_off_vms,
+    };
+    let metrics = Arc::new(Metrics::default());
+    let ctx = Context::new(client.clone(), metrics, settings);
+    let readiness = Arc::new(Readiness::default());
+
+    let probes = tokio::spawn(serve_probes(
+        args.health_probe_bind_address,
+        readiness.clone(),
+    ));
+    let metrics_server = tokio::spawn(serve_metrics(args.metrics_bind_address, ctx.clone()));
+
+    let elector = if args.leader_elect {
+        let ns = args
+            .leader_election_namespace
+            .clone()
+            .or_else(|| std::env::var("POD_NAMESPACE").ok())
+            .or_else(|| args.namespace.clone())
+            .unwrap_or_else(|| "default".into());
+        let identity = std::env::var("POD_NAME")
+            .unwrap_or_else(|_| format!("manager-{}", uuid::Uuid::new_v4()));
+        Some(LeaderElector::new(
+            client.clone(),
+            &ns,
+            &args.leader_election_id,
+            &identity,
+        ))
+    } else {
+        None
+    };
+    // A standby replica is ready (it can take over); it just does not reconcile.
+    readiness.set_ready();
+    if let Some(e) = &elector {
+        tokio::select! {
+            _ = e.acquire() => {}
+            _ = shutdown_signal() => return ExitCode::SUCCESS,
+        }
+    }
+    info!(namespace = ?args.namespace, watch_filter = ?args.watch_filter, "starting the ScvmmMachine controller");
+    let opts = WatchOptions {
+        namespace: args.namespace.clone(),
+        watch_filter: args.watch_filter.clone(),
+        concurrency: args.machine_concurrency,
+    };
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let controller = tokio::spawn(machine::run(ctx.clone(), opts, async move {
+        let _ = stop_rx.await;
+    }));
+    let lost = async {
+        match &elector {
+            Some(e) => e.hold().await,
+            None => std::future::pending().await,
+        }
+    };
+    let code = tokio::select! {
+        _ = shutdown_signal() => ExitCode::SUCCESS,
+        _ = lost => {
+            error!("leadership lost; exiting so another replica takes over");
+            ExitCode::FAILURE
+        }
+        r = probes => { error!(result = ?r, "the probe server stopped"); ExitCode::FAILURE }
+        r = metrics_server => { error!(result = ?r, "the metrics server stopped"); ExitCode::FAILURE }
+    };
+    let _ = stop_tx.send(());
+    let _ = tokio::time::timeout(Duration::from_secs(20), controller).await;
+    code
+}

@@ -1,10 +1,12 @@
 //! The guest hook: when a VM starts with a seed ISO attached, read the seed,
 //! and after a boot delay report the host name and IPv4 addresses back to
-//! the VMM model, as Hyper-V's KVP integration would.
+//! the VMM model, as Hyper-V's KVP integration would; with a node
+//! registrar, also play the kubelet (see `super::node`).
 
+use super::node::{NodeIdentity, NodeRegistrar};
 use super::seed::{GuestSeed, read_seed};
 use crate::vmm::{GuestBoot, GuestHook, Vmm};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -27,6 +29,11 @@ pub struct GuestRecord {
     pub seed_error: Option<String>,
     /// Addresses reported, per adapter.
     pub addresses: BTreeMap<String, Vec<String>>,
+    /// Name of the Node the guest registers (`--register-nodes-kubeconfig`).
+    pub node: Option<String>,
+    /// Where that registration stands: pending, registered, retrying or
+    /// failed with the last error, marked Unknown; or why there is none.
+    pub node_registration: Option<String>,
 }
 
 /// Guest records by VM id.
@@ -39,15 +46,22 @@ pub struct GuestSimulator {
     boot_delay: Duration,
     runtime: tokio::runtime::Handle,
     next_dhcp: AtomicU32,
+    nodes: Option<Arc<NodeRegistrar>>,
+    /// The last seed each VM booted from: cloud-init configures the guest
+    /// once, so a later boot without the ISO (the operator ejects it)
+    /// keeps that host name, identity and addresses.
+    configured: Mutex<HashMap<Uuid, GuestSeed>>,
 }
 
 impl GuestSimulator {
-    /// A hook that reports back into `vmm` after `boot_delay`; it must be
-    /// created inside a tokio runtime.
+    /// A hook that reports back into `vmm` after `boot_delay` and, with
+    /// `nodes`, registers the guest's Node then; it must be created inside
+    /// a tokio runtime.
     pub fn new(
         vmm: &Arc<Mutex<Vmm>>,
         records: GuestTable,
         boot_delay: Duration,
+        nodes: Option<Arc<NodeRegistrar>>,
     ) -> Option<Arc<Self>> {
         let runtime = tokio::runtime::Handle::try_current().ok()?;
         Some(Arc::new(Self {
@@ -56,6 +70,8 @@ impl GuestSimulator {
             boot_delay,
             runtime,
             next_dhcp: AtomicU32::new(10),
+            nodes,
+            configured: Mutex::default(),
         }))
     }
 
@@ -120,12 +136,20 @@ impl GuestHook for GuestSimulator {
             },
             None => (None, None),
         };
+        let seed = match (seed, &boot.media, self.configured.lock()) {
+            (Some(s), _, Ok(mut configured)) => {
+                configured.insert(boot.vm, s.clone());
+                Some(s)
+            }
+            (None, None, Ok(configured)) => configured.get(&boot.vm).cloned(),
+            (seed, _, _) => seed,
+        };
         let plan = self.plan(boot, seed.as_ref());
         let hostname = seed
             .as_ref()
             .and_then(|s| s.hostname.clone())
             .or_else(|| boot.computer_name.clone());
-        let record = GuestRecord {
+        let mut record = GuestRecord {
             hostname: hostname.clone(),
             instance_id: seed.as_ref().and_then(|s| s.instance_id.clone()),
             provider_id: seed.as_ref().and_then(|s| s.provider_id.clone()),
@@ -135,9 +159,34 @@ impl GuestHook for GuestSimulator {
                 .iter()
                 .map(|(id, a)| (id.to_string(), a.iter().map(ToString::to_string).collect()))
                 .collect(),
+            node: None,
+            node_registration: None,
+        };
+        // Only a guest configured from a seed runs a kubelet.
+        let kubelet = match (&self.nodes, &seed) {
+            (Some(nodes), Some(_)) => {
+                let ips = plan
+                    .iter()
+                    .flat_map(|(_, a)| a.iter().map(ToString::to_string));
+                match NodeIdentity::from_guest(boot, &record, ips.collect(), Uuid::new_v4()) {
+                    Ok(identity) => {
+                        record.node = Some(identity.name.clone());
+                        record.node_registration = Some("pending: registers once booted".into());
+                        Some((nodes, identity))
+                    }
+                    Err(why) => {
+                        record.node_registration = Some(why);
+                        None
+                    }
+                }
+            }
+            _ => None,
         };
         if let Ok(mut records) = self.records.lock() {
             records.insert(boot.vm, record);
+        }
+        if let Some((nodes, identity)) = kubelet {
+            nodes.booted(boot.vm, &boot.name, identity, self.boot_delay);
         }
         let vmm = self.vmm.clone();
         let vm = boot.vm;
@@ -159,9 +208,21 @@ impl GuestHook for GuestSimulator {
         });
     }
 
+    fn on_power_off(&self, vm: Uuid) {
+        if let Some(nodes) = &self.nodes {
+            nodes.stopped(vm);
+        }
+    }
+
     fn on_removed(&self, vm: Uuid) {
         if let Ok(mut records) = self.records.lock() {
             records.remove(&vm);
+        }
+        if let Ok(mut configured) = self.configured.lock() {
+            configured.remove(&vm);
+        }
+        if let Some(nodes) = &self.nodes {
+            nodes.removed(vm);
         }
     }
 }

@@ -1,0 +1,91 @@
+//! What every reconcile shares: the Kubernetes client, the SCVMM client
+//! cache, metrics, the event recorder and the manager's settings.
+
+use super::connection::{ClientCache, ConnectionDefaults};
+use crate::metrics::Metrics;
+use kube::runtime::events::{Recorder, Reporter};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Manager settings the reconcilers use.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Connection defaults per SCVMM endpoint.
+    pub connection: ConnectionDefaults,
+    /// How often a machine is looked at while nothing happens.
+    pub resync: Duration,
+    /// Start a provisioned VM again that was powered off outside Cluster API.
+    pub restart_powered_off: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            connection: ConnectionDefaults::default(),
+            resync: Duration::from_secs(300),
+            restart_powered_off: false,
+        }
+    }
+}
+
+/// Shared state of the reconcilers.
+pub struct Context {
+    /// Kubernetes client.
+    pub client: kube::Client,
+    /// SCVMM clients per endpoint.
+    pub scvmm: ClientCache,
+    /// Prometheus metrics.
+    pub metrics: Arc<Metrics>,
+    /// Event recorder.
+    pub recorder: Recorder,
+    /// Settings.
+    pub settings: Settings,
+    /// Consecutive failures per object, for backoff.
+    pub failures: Failures,
+}
+
+/// Consecutive reconcile failures per object.
+#[derive(Default)]
+pub struct Failures(std::sync::Mutex<std::collections::HashMap<String, u32>>);
+
+impl Failures {
+    /// Counts one more failure; returns the count before it.
+    pub fn bump(&self, key: &str) -> u32 {
+        self.0
+            .lock()
+            .map(|mut m| {
+                let n = m.entry(key.to_string()).or_default();
+                *n += 1;
+                *n - 1
+            })
+            .unwrap_or(0)
+    }
+
+    /// Forgets the failures of `key` after a success.
+    pub fn reset(&self, key: &str) {
+        if let Ok(mut m) = self.0.lock() {
+            m.remove(key);
+        }
+    }
+}
+
+impl Context {
+    /// A context with a fresh client cache.
+    pub fn new(client: kube::Client, metrics: Arc<Metrics>, settings: Settings) -> Arc<Self> {
+        let recorder = Recorder::new(
+            client.clone(),
+            Reporter {
+                controller: "scvmm-capi-manager".into(),
+                instance: std::env::var("POD_NAME").ok(),
+            },
+        );
+        Arc::new(Self {
+            client,
+            scvmm: ClientCache::default(),
+            metrics,
+            recorder,
+            settings,
+            failures: Failures::default(),
+        })
+    }
+}

@@ -1,0 +1,306 @@
+//! Act: carry out the planner's one action. Each action is idempotent, so
+//! a reconcile that dies half-way is simply run again.
+
+use super::observe::World;
+use super::plan::Action;
+use super::request::{self, ResolvedDevice};
+use crate::Error;
+use crate::api::ScvmmMachine;
+use crate::bootstrap::{SeedSpec, build_iso, render};
+use crate::controller::{Context, FIELD_MANAGER, MACHINE_FINALIZER};
+use crate::scvmm::{ScvmmClient, StopMode};
+use kube::ResourceExt;
+use kube::api::{Api, Patch, PatchParams};
+use serde_json::json;
+use std::time::Instant;
+
+/// What acting changed that status must show.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// The object is gone (finalizer removed): no status to write.
+    pub finalized: bool,
+    /// A create attempt failed and its VM was removed.
+    pub failed_attempt: bool,
+    /// The guest was asked to shut down now.
+    pub shutdown_requested: bool,
+    /// The seed was ejected and deleted.
+    pub seed_ejected: bool,
+    /// The VM create was submitted (seed uploaded and attached).
+    pub created: bool,
+}
+
+fn client(world: &World) -> Result<&ScvmmClient, Error> {
+    world.client.as_ref().ok_or_else(|| {
+        Error::Config(
+            "no SCVMM connection for this action (a bug: the planner acted without SCVMM)".into(),
+        )
+    })
+}
+
+async fn timed<T>(
+    ctx: &Context,
+    op: &str,
+    f: impl std::future::Future<Output = Result<T, crate::scvmm::ScvmmError>>,
+) -> Result<T, Error> {
+    let started = Instant::now();
+    let r = f.await;
+    ctx.metrics.operation(op, r.is_ok(), started.elapsed());
+    Ok(r?)
+}
+
+/// Carries out `action`.
+pub async fn act(
+    sm: &ScvmmMachine,
+    world: &World,
+    action: &Action,
+    ctx: &Context,
+) -> Result<Outcome, Error> {
+    let ns = sm.namespace().unwrap_or_default();
+    let api: Api<ScvmmMachine> = Api::namespaced(ctx.client.clone(), &ns);
+    let name = sm.name_any();
+    let vm_id = sm
+        .spec
+        .vm_id
+        .clone()
+        .or_else(|| world.vm.as_ref().map(|v| v.id.clone()));
+    let mut out = Outcome::default();
+    match action {
+        Action::Wait => {}
+        Action::AddFinalizer => {
+            let mut finalizers = sm.finalizers().to_vec();
+            finalizers.push(MACHINE_FINALIZER.to_string());
+            // The resourceVersion guards against dropping someone else's
+            // finalizer added in between.
+            let patch = json!({"metadata": {"finalizers": finalizers, "resourceVersion": sm.resource_version()}});
+            api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+                .await?;
+        }
+        Action::ChooseIdentity => {
+            let id = uuid::Uuid::new_v4().to_string();
+            // Persisted before anything is sent to SCVMM: every later step,
+            // including a retry after a lost reply, looks the VM up by it.
+            let patch = json!({"metadata": {"resourceVersion": sm.resource_version()},
+                               "spec": {"providerID": crate::bootstrap::provider_id(&id)}});
+            api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+                .await?;
+        }
+        Action::RecordVmId(id) => {
+            let patch = json!({"spec": {"vmId": id}});
+            api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+                .await?;
+        }
+        Action::CreateVm => {
+            create(sm, world, ctx).await?;
+            out.created = true;
+        }
+        Action::StartVm => {
+            let id = vm_id.ok_or_else(|| Error::Config("no VM to start".into()))?;
+            timed(ctx, "start_vm", client(world)?.start_vm(&id)).await?;
+        }
+        Action::RemoveFailedVm => {
+            let id = vm_id.ok_or_else(|| Error::Config("no VM to remove".into()))?;
+            timed(ctx, "remove_vm", client(world)?.remove_vm(&id)).await?;
+            out.failed_attempt = true;
+        }
+        Action::RepairVm => {
+            let id = vm_id.ok_or_else(|| Error::Config("no VM to repair".into()))?;
+            timed(ctx, "repair_vm", client(world)?.repair_vm(&id)).await?;
+        }
+        Action::EjectSeed => {
+            let id = vm_id.ok_or_else(|| Error::Config("no VM to eject the seed from".into()))?;
+            let instance = instance(sm)?;
+            timed(
+                ctx,
+                "eject_seed",
+                client(world)?.eject_seed(&id, &request::seed_iso_name(instance)),
+            )
+            .await?;
+            out.seed_ejected = true;
+        }
+        Action::ShutdownVm => {
+            let id = vm_id.ok_or_else(|| Error::Config("no VM to shut down".into()))?;
+            timed(
+                ctx,
+                "stop_vm",
+                client(world)?.stop_vm(&id, StopMode::Shutdown),
+            )
+            .await?;
+            out.shutdown_requested = true;
+        }
+        Action::PowerOffVm => {
+            let id = vm_id.ok_or_else(|| Error::Config("no VM to power off".into()))?;
+            timed(ctx, "stop_vm", client(world)?.stop_vm(&id, StopMode::Force)).await?;
+        }
+        Action::RemoveVm => {
+            let id = vm_id.ok_or_else(|| Error::Config("no VM to remove".into()))?;
+            timed(ctx, "remove_vm", client(world)?.remove_vm(&id)).await?;
+        }
+        Action::FinishDeletion => {
+            if let Some(instance) = sm
+                .spec
+                .provider_id
+                .as_deref()
+                .and_then(request::instance_id)
+            {
+                let c = client(world)?;
+                timed(
+                    ctx,
+                    "remove_seed",
+                    c.remove_seed(&request::seed_iso_name(instance)),
+                )
+                .await?;
+                for device in scvmm_pool_devices(sm, world) {
+                    timed(
+                        ctx,
+                        "revoke_ips",
+                        c.revoke_ips(&request::grant_owner(instance, &device)),
+                    )
+                    .await?;
+                }
+            }
+            remove_finalizer(&api, sm).await?;
+            out.finalized = true;
+        }
+        Action::AbandonVm => {
+            remove_finalizer(&api, sm).await?;
+            out.finalized = true;
+        }
+    }
+    Ok(out)
+}
+
+fn instance(sm: &ScvmmMachine) -> Result<&str, Error> {
+    sm.spec
+        .provider_id
+        .as_deref()
+        .and_then(request::instance_id)
+        .ok_or_else(|| Error::Config("spec.providerID is not scvmm://<uuid>".into()))
+}
+
+fn scvmm_pool_devices(sm: &ScvmmMachine, world: &World) -> Vec<String> {
+    request::network(&sm.spec, world.failure_domain.as_ref())
+        .map(|n| {
+            n.devices
+                .iter()
+                .filter(|d| d.scvmm_ip_pool.is_some())
+                .map(|d| d.name.clone())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn remove_finalizer(api: &Api<ScvmmMachine>, sm: &ScvmmMachine) -> Result<(), Error> {
+    let finalizers: Vec<String> = sm
+        .finalizers()
+        .iter()
+        .filter(|f| *f != MACHINE_FINALIZER)
+        .cloned()
+        .collect();
+    let patch =
+        json!({"metadata": {"finalizers": finalizers, "resourceVersion": sm.resource_version()}});
+    match api
+        .patch(
+            &sm.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(&patch),
+        )
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn create(sm: &ScvmmMachine, world: &World, ctx: &Context) -> Result<(), Error> {
+    let c = client(world)?;
+    let instance = instance(sm)?;
+    let net = request::network(&sm.spec, world.failure_domain.as_ref());
+    let fd_name = world
+        .machine
+        .as_ref()
+        .and_then(|m| m.spec.failure_domain.clone());
+    let placement = request::placement(&sm.spec, world.failure_domain.as_ref(), fd_name.as_deref())
+        .map_err(|m| Error::Config(format!("ScvmmMachine {}: {m}", sm.name_any())))?;
+
+    // SCVMM static pools: grant (idempotently, keyed by instance and device)
+    // before the seed is built, so the guest gets the address statically.
+    let mut resolved: Vec<ResolvedDevice> = world.resolved.clone();
+    let mut pool_addresses: Vec<Vec<String>> = Vec::new();
+    if let Some(net) = net {
+        resolved.resize(net.devices.len(), ResolvedDevice::default());
+        for (i, d) in net.devices.iter().enumerate() {
+            let mut granted = vec![];
+            if let Some(pool) = &d.scvmm_ip_pool {
+                let grant = timed(
+                    ctx,
+                    "grant_ip",
+                    c.grant_ip(pool, &request::grant_owner(instance, &d.name)),
+                )
+                .await?;
+                let prefix = grant.prefix_length.unwrap_or(24);
+                resolved[i]
+                    .addresses
+                    .push(format!("{}/{prefix}", grant.address));
+                if resolved[i].gateway4.is_none() {
+                    resolved[i].gateway4 = grant.gateway.clone();
+                }
+                if resolved[i].nameservers.is_empty() {
+                    resolved[i].nameservers = grant.dns_servers.clone();
+                }
+                granted.push(grant.address);
+            }
+            pool_addresses.push(granted);
+        }
+    }
+    let user_data = world
+        .user_data
+        .clone()
+        .ok_or_else(|| Error::Config("bootstrap data was not read (a bug)".into()))?;
+    let seed = render(&SeedSpec {
+        instance_id: instance.to_string(),
+        hostname: request::hostname(sm),
+        devices: request::seed_devices(net, &resolved),
+        user_data,
+    })?;
+    let iso = build_iso(&seed)?;
+    let req = request::create_request(
+        sm,
+        placement,
+        net,
+        &pool_addresses,
+        instance,
+        &world.cluster_name,
+        iso,
+    )
+    .map_err(|m| Error::Config(format!("ScvmmMachine {}: {m}", sm.name_any())))?;
+    timed(ctx, "create_vm", c.create_vm(&req)).await?;
+    Ok(())
+}
+
+/// Server-side apply of the whole status (we own all of it).
+pub async fn apply_status(
+    sm: &ScvmmMachine,
+    status: &crate::api::ScvmmMachineStatus,
+    ctx: &Context,
+) -> Result<(), Error> {
+    let api: Api<ScvmmMachine> =
+        Api::namespaced(ctx.client.clone(), &sm.namespace().unwrap_or_default());
+    let patch = json!({
+        "apiVersion": format!("{}/{}", crate::api::GROUP, crate::api::VERSION),
+        "kind": "ScvmmMachine",
+        "status": status,
+    });
+    match api
+        .patch_status(
+            &sm.name_any(),
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(&patch),
+        )
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,343 @@
+//! The ScvmmMachine reconciler: from a CAPI Machine to a running SCVMM VM
+//! and back. `reconcile` runs observe → plan → act → status once; `run`
+//! wires it to the watches.
+
+pub mod act;
+pub mod ipam;
+pub mod observe;
+pub mod plan;
+pub mod request;
+pub mod status;
+pub mod vm_phase;
+
+use crate::Error;
+use crate::api::{ScvmmCluster, ScvmmMachine};
+use crate::capi::{self, Cluster, IPAddressClaim, Machine};
+use crate::controller::Context;
+use crate::controller::conditions::{self, reasons, types};
+use futures::StreamExt;
+use kube::api::Api;
+use kube::runtime::controller::{Action as Requeue, Controller};
+use kube::runtime::events::{Event, EventType};
+use kube::runtime::reflector::{self, ObjectRef};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Resource, ResourceExt};
+use plan::Action;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tracing::{Instrument, info, info_span, warn};
+
+/// Reconciles one ScvmmMachine.
+pub async fn reconcile(sm: Arc<ScvmmMachine>, ctx: Arc<Context>) -> Result<Requeue, Error> {
+    let span = info_span!("reconcile", machine = %format!("{}/{}", sm.namespace().unwrap_or_default(), sm.name_any()));
+    let started = Instant::now();
+    let result = reconcile_inner(&sm, &ctx).instrument(span).await;
+    ctx.metrics.reconciled(
+        "machine",
+        result.as_ref().err().map(Error::category),
+        started.elapsed(),
+    );
+    result
+}
+
+async fn reconcile_inner(sm: &ScvmmMachine, ctx: &Context) -> Result<Requeue, Error> {
+    let world = observe::observe(sm, ctx).await?;
+    let plan = plan::plan(&world.observed);
+    if plan.action != Action::Wait {
+        info!(action = ?plan.action, "acting");
+    }
+    let outcome = match act::act(sm, &world, &plan.action, ctx).await {
+        Ok(o) => o,
+        Err(e) => {
+            // Show the failure in status too: an error only in the log is
+            // invisible to the user.
+            let failed = plan::Plan {
+                conditions: vec![conditions::Cond::no(
+                    types::VM_PROVISIONED,
+                    failure_reason(&plan.action),
+                    format!("{:?} failed: {e}", plan.action),
+                )],
+                ..plan.clone()
+            };
+            let status = status::desired(sm, &world, &failed, &act::Outcome::default(), &now());
+            if Some(&status) != sm.status.as_ref() {
+                act::apply_status(sm, &status, ctx).await?;
+            }
+            publish(
+                ctx,
+                sm,
+                EventType::Warning,
+                failure_reason(&plan.action),
+                &e.to_string(),
+            )
+            .await;
+            return Err(e);
+        }
+    };
+    if outcome.finalized {
+        publish(
+            ctx,
+            sm,
+            EventType::Normal,
+            "Deleted",
+            "the VM is gone; finalizer removed",
+        )
+        .await;
+        return Ok(Requeue::await_change());
+    }
+    let status = status::desired(sm, &world, &plan, &outcome, &now());
+    emit_transitions(ctx, sm, &plan, &outcome).await;
+    if Some(&status) != sm.status.as_ref() {
+        act::apply_status(sm, &status, ctx).await?;
+    }
+    Ok(match plan.requeue {
+        Some(d) => Requeue::requeue(d),
+        None => Requeue::requeue(ctx.settings.resync),
+    })
+}
+
+fn failure_reason(action: &Action) -> &'static str {
+    match action {
+        Action::CreateVm => reasons::CREATION_FAILED,
+        Action::ShutdownVm | Action::PowerOffVm | Action::RemoveVm | Action::FinishDeletion => {
+            reasons::DELETING
+        }
+        Action::StartVm => reasons::POWERING_ON,
+        _ => reasons::UPDATE_FAILED,
+    }
+}
+
+fn now() -> k8s_openapi::apimachinery::pkg::apis::meta::v1::Time {
+    k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(k8s_openapi::jiff::Timestamp::now())
+}
+
+async fn emit_transitions(
+    ctx: &Context,
+    sm: &ScvmmMachine,
+    plan: &plan::Plan,
+    outcome: &act::Outcome,
+) {
+    let before = sm
+        .status
+        .as_ref()
+        .and_then(|s| conditions::find(&s.conditions, types::VM_PROVISIONED))
+        .map(|c| c.reason.clone());
+    let after = plan
+        .conditions
+        .iter()
+        .find(|c| c.type_ == types::VM_PROVISIONED);
+    if outcome.created {
+        publish(
+            ctx,
+            sm,
+            EventType::Normal,
+            "CreatingVM",
+            "the VM create job was submitted to SCVMM with the bootstrap seed attached",
+        )
+        .await;
+    }
+    if let Some(after) = after
+        && before.as_deref() != Some(after.reason)
+    {
+        let warn_reasons = [
+            reasons::CREATION_FAILED,
+            reasons::CREATION_RETRIES_EXHAUSTED,
+            reasons::VM_NOT_FOUND,
+            reasons::VM_POWERED_OFF,
+            reasons::VM_UNREACHABLE,
+            reasons::BOOTSTRAP_DATA_INVALID,
+            reasons::INVALID_CONFIGURATION,
+            reasons::UPDATE_FAILED,
+        ];
+        let interesting = warn_reasons.contains(&after.reason)
+            || [
+                reasons::PROVISIONED,
+                reasons::POWERING_ON,
+                reasons::DELETING,
+            ]
+            .contains(&after.reason);
+        if interesting {
+            let t = if warn_reasons.contains(&after.reason) {
+                EventType::Warning
+            } else {
+                EventType::Normal
+            };
+            publish(ctx, sm, t, after.reason, &after.message).await;
+        }
+    }
+}
+
+async fn publish(ctx: &Context, sm: &ScvmmMachine, type_: EventType, reason: &str, note: &str) {
+    let ev = Event {
+        type_,
+        reason: reason.to_string(),
+        note: Some(note.chars().take(1000).collect()),
+        action: "Reconcile".into(),
+        secondary: None,
+    };
+    if let Err(e) = ctx.recorder.publish(&ev, &sm.object_ref(&())).await {
+        warn!(error = %e, "could not publish an event");
+    }
+}
+
+/// Backoff after a failed reconcile: the kube-runtime scheduler keeps one
+/// entry per object, so each object backs off on its own.
+pub fn error_policy(sm: Arc<ScvmmMachine>, err: &Error, ctx: Arc<Context>) -> Requeue {
+    let key = format!("{}/{}", sm.namespace().unwrap_or_default(), sm.name_any());
+    let attempt = ctx.failures.bump(&key);
+    let delay = backoff(attempt);
+    warn!(machine = %key, error = %err, category = err.category(), retry_in = ?delay, "reconcile failed");
+    Requeue::requeue(delay)
+}
+
+/// 1 s, 2 s, 4 s, ... capped at 5 minutes.
+pub fn backoff(attempt: u32) -> Duration {
+    Duration::from_secs(1u64 << attempt.min(8)).min(Duration::from_secs(300))
+}
+
+/// Hash of what should trigger a reconcile: spec (generation), finalizers,
+/// annotations (pause, skip-vm-deletion), labels (cluster name), owner
+/// references (the Machine) and deletion. Status changes (our own writes)
+/// do not trigger.
+fn trigger_hash(sm: &ScvmmMachine) -> Option<u64> {
+    let mut h = DefaultHasher::new();
+    let m = sm.meta();
+    m.generation.hash(&mut h);
+    m.finalizers.hash(&mut h);
+    m.annotations.hash(&mut h);
+    m.labels.hash(&mut h);
+    m.owner_references
+        .as_ref()
+        .map(|o| {
+            o.iter()
+                .map(|r| (&r.uid, &r.kind, &r.name))
+                .collect::<Vec<_>>()
+        })
+        .hash(&mut h);
+    m.deletion_timestamp
+        .as_ref()
+        .map(|t| t.0.as_second())
+        .hash(&mut h);
+    m.uid.hash(&mut h);
+    Some(h.finish())
+}
+
+/// Watch settings.
+#[derive(Debug, Clone, Default)]
+pub struct WatchOptions {
+    /// Only this namespace (all when None).
+    pub namespace: Option<String>,
+    /// Only objects labelled `cluster.x-k8s.io/watch-filter=<value>`.
+    pub watch_filter: Option<String>,
+    /// Reconciles running at once.
+    pub concurrency: u16,
+}
+
+fn api<K>(client: &kube::Client, ns: &Option<String>) -> Api<K>
+where
+    K: Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>,
+{
+    match ns {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
+}
+
+/// Runs the machine controller until `shutdown` resolves.
+pub async fn run(
+    ctx: Arc<Context>,
+    opts: WatchOptions,
+    shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+) {
+    let client = ctx.client.clone();
+    let mut wc = watcher::Config::default();
+    if let Some(f) = &opts.watch_filter {
+        wc = wc.labels(&format!("{}={f}", capi::WATCH_FILTER_LABEL));
+    }
+    let (reader, writer) = reflector::store::<ScvmmMachine>();
+    let machines = watcher(api::<ScvmmMachine>(&client, &opts.namespace), wc.clone())
+        .default_backoff()
+        .reflect(writer)
+        .applied_objects()
+        .predicate_filter(trigger_hash, Default::default());
+    let by_cluster = reader.clone();
+    let by_scvmm_cluster = reader.clone();
+    let config = kube::runtime::controller::Config::default().concurrency(opts.concurrency.max(1));
+    Controller::for_stream(machines, reader)
+        .with_config(config)
+        .owns(
+            api::<IPAddressClaim>(&client, &opts.namespace),
+            watcher::Config::default(),
+        )
+        .watches(
+            api::<Machine>(&client, &opts.namespace),
+            wc.clone(),
+            |m: Machine| {
+                let r = m.spec.infrastructure_ref.as_ref()?;
+                (r.kind == "ScvmmMachine")
+                    .then(|| ObjectRef::new(&r.name).within(&m.namespace().unwrap_or_default()))
+            },
+        )
+        .watches(
+            api::<Cluster>(&client, &opts.namespace),
+            wc.clone(),
+            move |c: Cluster| {
+                machines_of(
+                    &by_cluster,
+                    &c.namespace().unwrap_or_default(),
+                    &c.name_any(),
+                )
+            },
+        )
+        .watches(
+            api::<ScvmmCluster>(&client, &opts.namespace),
+            wc,
+            move |c: ScvmmCluster| {
+                let cluster = c
+                    .labels()
+                    .get(capi::CLUSTER_NAME_LABEL)
+                    .cloned()
+                    .unwrap_or_default();
+                machines_of(
+                    &by_scvmm_cluster,
+                    &c.namespace().unwrap_or_default(),
+                    &cluster,
+                )
+            },
+        )
+        .graceful_shutdown_on(shutdown)
+        .run(reconcile, error_policy, ctx.clone())
+        .for_each(|r| {
+            let ctx = ctx.clone();
+            async move {
+                if let Ok((obj, _)) = r {
+                    ctx.failures.reset(&format!(
+                        "{}/{}",
+                        obj.namespace.clone().unwrap_or_default(),
+                        obj.name
+                    ));
+                }
+            }
+        })
+        .await;
+}
+
+fn machines_of(
+    store: &reflector::Store<ScvmmMachine>,
+    ns: &str,
+    cluster: &str,
+) -> Vec<ObjectRef<ScvmmMachine>> {
+    if cluster.is_empty() {
+        return vec![];
+    }
+    store
+        .state()
+        .iter()
+        .filter(|m| {
+            m.namespace().as_deref() == Some(ns)
+                && m.labels().get(capi::CLUSTER_NAME_LABEL).map(String::as_str) == Some(cluster)
+        })
+        .map(|m| ObjectRef::from_obj(m.as_ref()))
+        .collect()
+}

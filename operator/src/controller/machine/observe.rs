@@ -1,0 +1,321 @@
+//! Observe: read everything the planner needs (Machine, Cluster,
+//! ScvmmCluster, bootstrap Secret, IPAM claims, the VM in SCVMM) without
+//! changing anything in SCVMM.
+
+use super::ipam::{self, IpamState};
+use super::plan::{Addresses, BootstrapData, Observed, Scvmm, VmFacts};
+use super::request::{self, ResolvedDevice};
+use crate::Error;
+use crate::api::cluster::ScvmmFailureDomain;
+use crate::api::machine::PowerOffMode;
+use crate::api::{ScvmmCluster, ScvmmMachine};
+use crate::capi::{self, Cluster, Machine};
+use crate::controller::{Context, MACHINE_FINALIZER, SKIP_VM_DELETION_ANNOTATION, connection};
+use crate::scvmm::{ScvmmClient, ScvmmError, VmInfo};
+use k8s_openapi::api::core::v1::Secret;
+use kube::ResourceExt;
+use kube::api::Api;
+use std::time::Duration;
+
+/// Everything read, beyond the planner's view.
+pub struct World {
+    /// The planner's input.
+    pub observed: Observed,
+    /// The owner Machine.
+    pub machine: Option<Machine>,
+    /// The cluster name.
+    pub cluster_name: String,
+    /// The ScvmmCluster.
+    pub scvmm_cluster: Option<ScvmmCluster>,
+    /// The failure domain definition the machine is placed in.
+    pub failure_domain: Option<ScvmmFailureDomain>,
+    /// The bootstrap data bytes, when they were needed and read.
+    pub user_data: Option<Vec<u8>>,
+    /// Addresses from IPAM, per device.
+    pub resolved: Vec<ResolvedDevice>,
+    /// The SCVMM client, when the connection settings resolved.
+    pub client: Option<ScvmmClient>,
+    /// The VM, when SCVMM answered with it.
+    pub vm: Option<VmInfo>,
+}
+
+fn owner_machine_name(sm: &ScvmmMachine) -> Option<String> {
+    sm.owner_references()
+        .iter()
+        .find(|r| r.kind == "Machine" && r.api_version.starts_with("cluster.x-k8s.io/"))
+        .map(|r| r.name.clone())
+}
+
+/// Reads the world for `sm`.
+pub async fn observe(sm: &ScvmmMachine, ctx: &Context) -> Result<World, Error> {
+    let ns = sm.namespace().unwrap_or_default();
+    let client = &ctx.client;
+    let machine = match owner_machine_name(sm) {
+        Some(name) => {
+            Api::<Machine>::namespaced(client.clone(), &ns)
+                .get_opt(&name)
+                .await?
+        }
+        None => None,
+    };
+    let cluster_name = sm
+        .labels()
+        .get(capi::CLUSTER_NAME_LABEL)
+        .cloned()
+        .or_else(|| machine.as_ref().map(|m| m.spec.cluster_name.clone()))
+        .unwrap_or_default();
+    let cluster = if cluster_name.is_empty() {
+        None
+    } else {
+        Api::<Cluster>::namespaced(client.clone(), &ns)
+            .get_opt(&cluster_name)
+            .await?
+    };
+    let scvmm_cluster = match cluster
+        .as_ref()
+        .and_then(|c| c.spec.infrastructure_ref.as_ref())
+    {
+        Some(r) if r.kind == "ScvmmCluster" => {
+            Api::<ScvmmCluster>::namespaced(client.clone(), &ns)
+                .get_opt(&r.name)
+                .await?
+        }
+        _ => None,
+    };
+    let paused = cluster.as_ref().is_some_and(capi::is_paused) || capi::has_paused_annotation(sm);
+    let deleting = sm.metadata.deletion_timestamp.is_some();
+    let status = sm.status.clone().unwrap_or_default();
+    let provisioned = status
+        .initialization
+        .as_ref()
+        .and_then(|i| i.provisioned)
+        .unwrap_or(false);
+    let fd_name = machine.as_ref().and_then(|m| m.spec.failure_domain.clone());
+    let failure_domain = match (&scvmm_cluster, &fd_name) {
+        (Some(c), Some(n)) => c
+            .spec
+            .failure_domains
+            .iter()
+            .find(|f| &f.name == n)
+            .cloned(),
+        _ => None,
+    };
+    let has_identity = sm.spec.provider_id.is_some();
+
+    // Bootstrap data and addresses matter only until the VM is created.
+    let needs_inputs =
+        !deleting && !paused && !provisioned && sm.spec.vm_id.is_none() && machine.is_some();
+    let (bootstrap, user_data) = if needs_inputs {
+        read_bootstrap(client, &ns, machine.as_ref()).await?
+    } else {
+        (BootstrapData::Ready, None)
+    };
+    let net = request::network(&sm.spec, failure_domain.as_ref());
+    let (addresses, resolved) = if needs_inputs && bootstrap == BootstrapData::Ready {
+        match ipam::resolve(client, sm, net, &cluster_name).await? {
+            IpamState::Ready(r) => (Addresses::Ready, r),
+            IpamState::Waiting(m) => (Addresses::Waiting(m), vec![]),
+            IpamState::Invalid(m) => (Addresses::Invalid(m), vec![]),
+        }
+    } else {
+        (Addresses::Ready, vec![])
+    };
+
+    // SCVMM is asked only once an identity exists (nothing of ours can
+    // exist before), and never while paused.
+    let mut scvmm = Scvmm::NotAsked;
+    let mut scvmm_client = None;
+    let mut vm = None;
+    let skip = deleting
+        && sm
+            .annotations()
+            .get(SKIP_VM_DELETION_ANNOTATION)
+            .is_some_and(|v| v == "true");
+    if has_identity && !paused && !skip {
+        match &scvmm_cluster {
+            None => {
+                scvmm = Scvmm::Misconfigured(format!(
+                    "the Cluster {ns}/{cluster_name} has no ScvmmCluster to take the SCVMM connection from"
+                ));
+            }
+            Some(c) => {
+                match connection::resolve(client, &ns, &c.spec.server, &ctx.settings.connection)
+                    .await
+                    .and_then(|r| ctx.scvmm.get(r))
+                {
+                    Err(m) => {
+                        scvmm =
+                            Scvmm::Misconfigured(format!("ScvmmCluster {ns}/{}: {m}", c.name_any()))
+                    }
+                    Ok(scvmm_c) => {
+                        let found = lookup(&scvmm_c, sm, ctx).await;
+                        scvmm = match found {
+                            Ok(Some(v)) => {
+                                let facts = vm_facts(&v, sm);
+                                vm = Some(v);
+                                Scvmm::Present(facts)
+                            }
+                            Ok(None) => Scvmm::Absent,
+                            Err(ScvmmError::Unauthorized { endpoint }) => {
+                                Scvmm::Unauthorized(format!(
+                                    "SCVMM at {endpoint} refused the credentials in Secret {ns}/{}; check the username (DOMAIN\\user) and password",
+                                    c.spec.server.credentials_ref.name
+                                ))
+                            }
+                            Err(e) if e.is_transient() => Scvmm::Unreachable(e.to_string()),
+                            Err(e) => return Err(e.into()),
+                        };
+                        scvmm_client = Some(scvmm_c);
+                    }
+                }
+            }
+        }
+    }
+
+    let shutdown_elapsed = status.shutdown_started_at.as_ref().map(|t| {
+        let now = k8s_openapi::jiff::Timestamp::now();
+        Duration::from_secs(now.as_second().saturating_sub(t.0.as_second()).max(0) as u64)
+    });
+    let observed = Observed {
+        deleting,
+        has_finalizer: sm.finalizers().iter().any(|f| f == MACHINE_FINALIZER),
+        paused,
+        has_owner: machine.is_some(),
+        cluster_ready: cluster
+            .as_ref()
+            .is_some_and(Cluster::infrastructure_provisioned),
+        bootstrap,
+        addresses,
+        has_identity,
+        has_vm_id: sm.spec.vm_id.is_some(),
+        provisioned,
+        seed_cleaned: status
+            .seed
+            .as_ref()
+            .and_then(|s| s.ejected)
+            .unwrap_or(false),
+        scvmm,
+        create_attempts: status.creation_attempts.unwrap_or(0).max(0) as u32,
+        power_off_mode: sm.spec.power_off_mode.unwrap_or(PowerOffMode::TrySoft),
+        shutdown_elapsed,
+        shutdown_timeout: sm
+            .spec
+            .guest_shutdown_timeout_seconds
+            .map(|s| Duration::from_secs(s.max(1) as u64))
+            .unwrap_or(super::plan::DEFAULT_SHUTDOWN_TIMEOUT),
+        restart_powered_off: ctx.settings.restart_powered_off,
+        skip_vm_deletion: skip,
+    };
+    Ok(World {
+        observed,
+        machine,
+        cluster_name,
+        scvmm_cluster,
+        failure_domain,
+        user_data,
+        resolved,
+        client: scvmm_client,
+        vm,
+    })
+}
+
+async fn lookup(
+    c: &ScvmmClient,
+    sm: &ScvmmMachine,
+    ctx: &Context,
+) -> Result<Option<VmInfo>, ScvmmError> {
+    let started = std::time::Instant::now();
+    let result = match (
+        &sm.spec.vm_id,
+        sm.spec
+            .provider_id
+            .as_deref()
+            .and_then(request::instance_id),
+    ) {
+        (Some(id), _) => c.get_vm(id).await,
+        (None, Some(instance)) => c.find_vm(instance).await,
+        (None, None) => Ok(None),
+    };
+    ctx.metrics
+        .operation("get_vm", result.is_ok(), started.elapsed());
+    result
+}
+
+/// What the planner needs to know about the VM.
+pub fn vm_facts(vm: &VmInfo, sm: &ScvmmMachine) -> VmFacts {
+    let seed = sm
+        .spec
+        .provider_id
+        .as_deref()
+        .and_then(request::instance_id)
+        .map(request::seed_iso_name);
+    VmFacts {
+        id: vm.id.clone(),
+        status: vm.status.clone(),
+        has_addresses: vm
+            .adapters
+            .iter()
+            .any(|a| !a.ipv4_addresses.is_empty() || !a.ipv6_addresses.is_empty()),
+        seed_attached: seed.is_some() && vm.dvd_iso.is_some() && vm.dvd_iso == seed,
+        error: vm
+            .error
+            .as_ref()
+            .or(vm.job.as_ref().and_then(|j| j.error.as_ref()))
+            .map(|e| format!("{} (Error ID: {})", e.message, e.id)),
+    }
+}
+
+async fn read_bootstrap(
+    client: &kube::Client,
+    ns: &str,
+    machine: Option<&Machine>,
+) -> Result<(BootstrapData, Option<Vec<u8>>), Error> {
+    let Some(name) = machine.and_then(|m| m.spec.bootstrap.data_secret_name.clone()) else {
+        return Ok((BootstrapData::NotReady, None));
+    };
+    let Some(secret) = Api::<Secret>::namespaced(client.clone(), ns)
+        .get_opt(&name)
+        .await?
+    else {
+        return Ok((
+            BootstrapData::Invalid(format!(
+                "the bootstrap data Secret {ns}/{name} named by the Machine does not exist (yet)"
+            )),
+            None,
+        ));
+    };
+    Ok(match bootstrap_from_secret(&secret, ns, &name) {
+        Ok(data) => (BootstrapData::Ready, Some(data)),
+        Err(m) => (BootstrapData::Invalid(m), None),
+    })
+}
+
+/// The user-data in a bootstrap Secret: key `value`, format `cloud-config`
+/// (the default when `format` is missing).
+pub fn bootstrap_from_secret(secret: &Secret, ns: &str, name: &str) -> Result<Vec<u8>, String> {
+    let data = secret.data.clone().unwrap_or_default();
+    let format = data
+        .get("format")
+        .map(|f| String::from_utf8_lossy(&f.0).trim().to_string())
+        .unwrap_or_default();
+    match format.as_str() {
+        "" | "cloud-config" => {}
+        "ignition" => {
+            return Err(format!(
+                "bootstrap data Secret {ns}/{name} has format ignition, which this provider does not support yet; use a cloud-config bootstrap (the kubeadm bootstrap provider's default)"
+            ));
+        }
+        other => {
+            return Err(format!(
+                "bootstrap data Secret {ns}/{name} has unknown format {other:?}; only cloud-config is supported"
+            ));
+        }
+    }
+    let value = data.get("value").map(|v| v.0.clone()).unwrap_or_default();
+    if value.is_empty() {
+        return Err(format!(
+            "bootstrap data Secret {ns}/{name} has no (or an empty) key \"value\""
+        ));
+    }
+    Ok(value)
+}

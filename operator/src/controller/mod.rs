@@ -1,0 +1,20 @@
+//! The reconcilers: observe (Kubernetes objects and SCVMM) → plan (pure) →
+//! act (one SCVMM operation or one Kubernetes write) → status (server-side
+//! apply of conditions and observed state).
+
+pub mod conditions;
+pub mod connection;
+pub mod context;
+pub mod machine;
+pub mod quantity;
+
+pub use context::{Context, Settings};
+
+/// Field manager for every write the controller makes.
+pub const FIELD_MANAGER: &str = "scvmm-capi-manager";
+/// Finalizer on ScvmmMachines: the VM is removed before the object goes.
+pub const MACHINE_FINALIZER: &str = "scvmmmachine.infrastructure.cluster.x-k8s.io";
+/// Annotation (value `true`) that lets a ScvmmMachine be deleted without
+/// deleting its VM: the escape hatch when the SCVMM endpoint is gone for
+/// good. The VM, if it still exists, must then be removed by hand.
+pub const SKIP_VM_DELETION_ANNOTATION: &str = "infrastructure.cluster.x-k8s.io/skip-vm-deletion";

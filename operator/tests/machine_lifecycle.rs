@@ -1,0 +1,119 @@
+//! The machine lifecycle against the real local API server with the real
+//! Cluster API core manager, scvmm-sim and our controller: a Machine with
+//! bootstrap data becomes a running VM with a providerID, addresses and
+//! Ready=True; deleting the Machine removes the VM, then the finalizer.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use sha2::{Digest, Sha256};
+use std::time::Duration;
+use support::*;
+
+const T: Duration = Duration::from_secs(90);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_machine_becomes_a_running_vm_and_goes_away_with_it() {
+    let mut env = Env::start("lifecycle").await;
+    env.start_controller();
+    env.create_cluster("c1", PASSWORD).await;
+    env.create_machine("c1", "m1", machine_spec("10.20.0.50"))
+        .await;
+
+    let sm = eventually(
+        &env.api("ScvmmMachine"),
+        "m1",
+        "the ScvmmMachine is provisioned and Ready",
+        T,
+        |v| {
+            v["status"]["initialization"]["provisioned"] == true
+                && condition(v, "Ready").is_some_and(|c| c["status"] == "True")
+        },
+    )
+    .await;
+    let provider_id = sm["spec"]["providerID"].as_str().unwrap().to_string();
+    assert!(provider_id.starts_with("scvmm://"), "{sm:#}");
+    assert!(sm["spec"]["vmId"].is_string(), "{sm:#}");
+    let addresses = sm["status"]["addresses"].as_array().unwrap();
+    assert!(
+        addresses
+            .iter()
+            .any(|a| a["type"] == "InternalIP" && a["address"] == "10.20.0.50"),
+        "{sm:#}"
+    );
+    assert!(
+        addresses
+            .iter()
+            .any(|a| a["type"] == "Hostname" && a["address"] == "m1"),
+        "{sm:#}"
+    );
+    assert_eq!(sm["status"]["failureDomain"], "rack1");
+    assert_eq!(sm["status"]["vm"]["status"], "Running");
+    // Failure domain rack1 is host group All Hosts\Prod\Rack1: hv01 or hv02.
+    let host = sm["status"]["vm"]["host"].as_str().unwrap();
+    assert!(
+        host.starts_with("hv01") || host.starts_with("hv02"),
+        "{sm:#}"
+    );
+
+    // CAPI copies what we publish into the Machine.
+    let machine = eventually(
+        &env.api("Machine"),
+        "m1",
+        "the Machine sees provisioned infrastructure",
+        T,
+        |v| v["status"]["initialization"]["infrastructureProvisioned"] == true,
+    )
+    .await;
+    assert_eq!(machine["spec"]["providerID"], provider_id.as_str());
+
+    // Exactly one VM, booted with exactly the bootstrap data; the seed is
+    // ejected and gone from the library.
+    eventually(
+        &env.api("ScvmmMachine"),
+        "m1",
+        "the seed is ejected",
+        T,
+        |v| v["status"]["seed"]["ejected"] == true,
+    )
+    .await;
+    {
+        let vmm = env.sim.vmm.lock().unwrap();
+        let vms: Vec<_> = vmm.state().vms.iter().filter(|v| v.name == "m1").collect();
+        assert_eq!(vms.len(), 1, "exactly one VM");
+        assert!(
+            vmm.state()
+                .isos
+                .iter()
+                .all(|i| !i.name.contains("capi-seed")),
+            "{:?}",
+            vmm.state().isos
+        );
+    }
+    let digest = format!("{:x}", Sha256::digest(USER_DATA.as_bytes()));
+    let guests = env.sim.guests.lock().unwrap().clone();
+    let record = guests
+        .values()
+        .find(|g| g.provider_id.as_deref() == Some(provider_id.as_str()))
+        .expect("the guest booted from our seed");
+    assert_eq!(record.user_data_sha256.as_deref(), Some(digest.as_str()));
+    assert_eq!(record.hostname.as_deref(), Some("m1"));
+
+    // Delete the Machine: CAPI deletes the ScvmmMachine, we remove the VM,
+    // then the finalizer, then CAPI lets the Machine go.
+    env.api("Machine")
+        .delete("m1", &Default::default())
+        .await
+        .unwrap();
+    gone(
+        &env.api("ScvmmMachine"),
+        "m1",
+        "the ScvmmMachine is gone",
+        T,
+    )
+    .await;
+    gone(&env.api("Machine"), "m1", "the Machine is gone", T).await;
+    assert_eq!(env.vms_named("m1"), 0, "the VM is removed");
+    env.kill_controller().await;
+}
