@@ -295,3 +295,63 @@ pub fn condition(v: &Value, type_: &str) -> Option<Value> {
         .find(|c| c["type"] == type_)
         .cloned()
 }
+
+/// Runs PowerShell on the emulator as an administrator would, behind the
+/// controller's back.
+pub async fn admin_ps(env: &Env, script: &str) -> String {
+    use wsman::client::{Pool, RunOptions, run_powershell};
+    use wsman::transport::{ClientAuth, ClientConfig, Connector};
+    let url = format!("{}/wsman", env.sim_url);
+    let config = ClientConfig::new(
+        &url,
+        ClientAuth::Ntlm {
+            user: USER.into(),
+            password: PASSWORD.into(),
+        },
+    );
+    let pool = Pool::new(Connector::new(config).unwrap(), &url, 1);
+    let out = run_powershell(&pool, script, &RunOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(out.exit_code, Some(0), "admin script failed: {out:?}");
+    out.stdout.trim().to_string()
+}
+
+/// Adds a fault rule to the emulator.
+pub fn add_fault(env: &Env, rule: Value) {
+    let rule: scvmm_sim::vmm::FaultRule = serde_json::from_value(rule).unwrap();
+    rule.validate().unwrap();
+    env.sim.vmm.lock().unwrap().faults_mut().add(rule);
+}
+
+/// Removes every fault rule.
+pub fn clear_faults(env: &Env) {
+    env.sim.vmm.lock().unwrap().faults_mut().clear();
+}
+
+/// Waits until the machine is provisioned and Ready.
+pub async fn provisioned(env: &Env, name: &str, timeout: Duration) -> Value {
+    eventually(
+        &env.api("ScvmmMachine"),
+        name,
+        &format!("{name} is provisioned and Ready"),
+        timeout,
+        |v| {
+            v["status"]["initialization"]["provisioned"] == true
+                && condition(v, "Ready").is_some_and(|c| c["status"] == "True")
+        },
+    )
+    .await
+}
+
+/// Waits until the machine's `type_` condition has `reason`.
+pub async fn reason(env: &Env, name: &str, type_: &str, reason: &str, timeout: Duration) -> Value {
+    eventually(
+        &env.api("ScvmmMachine"),
+        name,
+        &format!("{name} has {type_} reason {reason}"),
+        timeout,
+        |v| condition(v, type_).is_some_and(|c| c["reason"] == reason),
+    )
+    .await
+}
