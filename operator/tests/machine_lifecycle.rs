@@ -117,3 +117,121 @@ async fn a_machine_becomes_a_running_vm_and_goes_away_with_it() {
     assert_eq!(env.vms_named("m1"), 0, "the VM is removed");
     env.kill_controller().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn addresses_come_from_ipam_claims_and_scvmm_pools_and_are_released() {
+    use kube::api::{Patch, PatchParams, PostParams};
+    use serde_json::json;
+    let mut env = Env::start("addresses").await;
+    env.start_controller();
+    env.create_cluster("c1", PASSWORD).await;
+    env.create_machine(
+        "c1",
+        "m3",
+        json!({
+            "vmTemplate": "Ubuntu 24.04", "cpuCount": 2, "memory": "4Gi",
+            "network": {"devices": [
+                {"name": "eth0", "vmNetwork": "Prod-VLAN100",
+                 "addressesFromPools": [{"apiGroup": "ipam.cluster.x-k8s.io", "kind": "InClusterIPPool", "name": "nodes"}]},
+                {"name": "eth1", "vmNetwork": "Prod-VLAN100", "scvmmIPPool": "Prod-VLAN100-Pool"},
+            ]},
+        }),
+    )
+    .await;
+
+    // The controller claims an address, owned by the ScvmmMachine, and waits.
+    let claims = dynamic_api(
+        &env.client,
+        &env.ns,
+        "ipam.cluster.x-k8s.io",
+        "v1beta2",
+        "IPAddressClaim",
+    );
+    let claim = eventually(&claims, "m3-eth0-0", "the IPAddressClaim exists", T, |_| {
+        true
+    })
+    .await;
+    assert_eq!(claim["spec"]["clusterName"], "c1");
+    assert_eq!(claim["spec"]["poolRef"]["name"], "nodes");
+    let owner = &claim["metadata"]["ownerReferences"][0];
+    assert_eq!(
+        (
+            owner["kind"].as_str(),
+            owner["name"].as_str(),
+            owner["controller"].as_bool()
+        ),
+        (Some("ScvmmMachine"), Some("m3"), Some(true))
+    );
+    reason(&env, "m3", "VMProvisioned", "WaitingForIPAddresses", T).await;
+    assert_eq!(env.vms_named("m3"), 0, "no VM before the address is known");
+
+    // Play the IPAM provider: allocate and point the claim at the address.
+    dynamic_api(&env.client, &env.ns, "ipam.cluster.x-k8s.io", "v1beta2", "IPAddress")
+        .create(&PostParams::default(), &obj(json!({
+            "apiVersion": "ipam.cluster.x-k8s.io/v1beta2", "kind": "IPAddress",
+            "metadata": {"name": "m3-eth0-0"},
+            "spec": {"claimRef": {"name": "m3-eth0-0"},
+                     "poolRef": {"apiGroup": "ipam.cluster.x-k8s.io", "kind": "InClusterIPPool", "name": "nodes"},
+                     "address": "10.20.0.77", "prefix": 24, "gateway": "10.20.0.1"},
+        })))
+        .await
+        .unwrap();
+    claims
+        .patch_status(
+            "m3-eth0-0",
+            &PatchParams::apply("fake-ipam").force(),
+            &Patch::Apply(json!({
+                "apiVersion": "ipam.cluster.x-k8s.io/v1beta2", "kind": "IPAddressClaim",
+                "status": {"addressRef": {"name": "m3-eth0-0"}},
+            })),
+        )
+        .await
+        .unwrap();
+
+    let sm = provisioned(&env, "m3", T).await;
+    let ips: Vec<&str> = sm["status"]["addresses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["type"] == "InternalIP")
+        .map(|a| a["address"].as_str().unwrap())
+        .collect();
+    assert!(ips.contains(&"10.20.0.77"), "the IPAM address: {sm:#}");
+    assert!(
+        ips.contains(&"10.10.100.50"),
+        "the SCVMM pool address (first of the range): {sm:#}"
+    );
+    {
+        let vmm = env.sim.vmm.lock().unwrap();
+        let grants: Vec<_> = vmm
+            .state()
+            .allocations
+            .iter()
+            .filter(|a| a.description.starts_with("capi-scvmm:"))
+            .collect();
+        assert_eq!(grants.len(), 1, "one SCVMM grant: {grants:?}");
+    }
+
+    env.api("Machine")
+        .delete("m3", &Default::default())
+        .await
+        .unwrap();
+    gone(
+        &env.api("ScvmmMachine"),
+        "m3",
+        "the ScvmmMachine is gone",
+        T,
+    )
+    .await;
+    let vmm = env.sim.vmm.lock().unwrap();
+    assert!(
+        vmm.state()
+            .allocations
+            .iter()
+            .all(|a| !a.description.starts_with("capi-scvmm:")),
+        "the SCVMM grant is revoked"
+    );
+    assert_eq!(vmm.state().vms.iter().filter(|v| v.name == "m3").count(), 0);
+    drop(vmm);
+    env.kill_controller().await;
+}
