@@ -223,15 +223,16 @@ async fn addresses_come_from_ipam_claims_and_scvmm_pools_and_are_released() {
         T,
     )
     .await;
-    let vmm = env.sim.vmm.lock().unwrap();
-    assert!(
-        vmm.state()
-            .allocations
-            .iter()
-            .all(|a| !a.description.starts_with("capi-scvmm:")),
-        "the SCVMM grant is revoked"
-    );
-    assert_eq!(vmm.state().vms.iter().filter(|v| v.name == "m3").count(), 0);
-    drop(vmm);
+    {
+        let vmm = env.sim.vmm.lock().unwrap();
+        assert!(
+            vmm.state()
+                .allocations
+                .iter()
+                .all(|a| !a.description.starts_with("capi-scvmm:")),
+            "the SCVMM grant is revoked"
+        );
+        assert_eq!(vmm.state().vms.iter().filter(|v| v.name == "m3").count(), 0);
+    }
     env.kill_controller().await;
 }

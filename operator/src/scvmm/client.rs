@@ -405,8 +405,7 @@ impl ScvmmClient {
             return Ok(adopted);
         }
         let value = self.run_script(op, &script).await?;
-        let outcome =
-            script::create_outcome_from_json(value).map_err(|d| Self::protocol(op, d))?;
+        let outcome = script::create_outcome_from_json(value).map_err(|d| Self::protocol(op, d))?;
         if outcome.adopted {
             tracing::info!(
                 instance_id = %req.instance_id,
@@ -423,8 +422,7 @@ impl ScvmmClient {
         let op = Operation::CreateVm;
         let folder = &self.inner.library_folder;
         let total = req.seed_iso.len();
-        let with_tail =
-            |start: usize| self.render(op, script::create_document(req, folder, start));
+        let with_tail = |start: usize| self.render(op, script::create_document(req, folder, start));
         let inline = with_tail(0);
         if fits_one_message(&inline) {
             return Ok((0, inline));
@@ -467,8 +465,8 @@ impl ScvmmClient {
                 _ => Map::new(),
             }
         };
-        let spare = MAX_SCRIPT_PAYLOAD_BYTES
-            .saturating_sub(payload_len(&self.render(op, params(0, &[]))));
+        let spare =
+            MAX_SCRIPT_PAYLOAD_BYTES.saturating_sub(payload_len(&self.render(op, params(0, &[]))));
         let mut chunk_len = (spare * 81 / 256).max(1);
         while chunk_len > 1
             && !fits_one_message(&self.render(op, params(1, &req.seed_iso[..chunk_len.min(end)])))
@@ -494,6 +492,23 @@ impl ScvmmClient {
         check_guid("VM ID", vm_id)?;
         let op = Operation::StartVm;
         let value = self.run(op, vm_params(vm_id)).await?;
+        Self::vm_result(op, value)
+    }
+
+    /// Starts a VM and deletes the library copy of its seed in the same run:
+    /// VMM copied the ISO to the host when it created the VM, so the
+    /// bootstrap data need not stay in the library while the guest boots.
+    pub async fn start_vm_and_remove_seed(
+        &self,
+        vm_id: &str,
+        iso_name: &str,
+    ) -> Result<VmInfo, ScvmmError> {
+        check_guid("VM ID", vm_id)?;
+        check_iso_name(iso_name)?;
+        let op = Operation::StartVm;
+        let mut params = vm_params(vm_id);
+        params.insert("isoPath".into(), self.seed_path(iso_name).into());
+        let value = self.run(op, params).await?;
         Self::vm_result(op, value)
     }
 

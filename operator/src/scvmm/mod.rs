@@ -24,7 +24,7 @@
 //!   connections.
 //! - [`script`]: parameter encoding, script rendering, output decoding.
 //! - [`types`]: requests and results.
-//! - [`error`]: [`ScvmmError`].
+//! - [`error`]: the error type, [`ScvmmError`].
 
 pub mod client;
 pub mod error;

@@ -172,14 +172,13 @@ pub fn description_with_marker(description: Option<&str>, instance_id: &str) -> 
     }
 }
 
-/// The parameter document of `create_vm` (without `server`): `seed_data`
-/// is the base64 seed when it travels with the script, `None` when it was
-/// uploaded before.
-pub fn create_document(
-    req: &CreateVm,
-    folder: &str,
-    seed_data: Option<String>,
-) -> Map<String, Value> {
+/// The parameter document of `create_vm` (without `server`). The script
+/// carries the seed from byte `seed_from` on (0: all of it; the length: none
+/// of it); the bytes before were uploaded by `upload_seed` runs.
+pub fn create_document(req: &CreateVm, folder: &str, seed_from: usize) -> Map<String, Value> {
+    let seed_from = seed_from.min(req.seed_iso.len());
+    let seed_data =
+        (seed_from < req.seed_iso.len()).then(|| STANDARD.encode(&req.seed_iso[seed_from..]));
     let source = match &req.source {
         VmSource::Template { name } => json!({ "kind": "template", "name": name }),
         VmSource::HardwareProfile {
@@ -298,12 +297,12 @@ pub fn vmm_error_id(message: &str) -> Option<u32> {
 /// VMM's message without the "To restart the job, run ..." paragraph
 /// (a console hint, noise in a Kubernetes condition) and trailing blanks.
 pub fn clean_vmm_message(message: &str) -> String {
-    let text = message.replace("\r\n", "\n");
-    let text = match text.find("\n\nTo restart the job") {
-        Some(at) => &text[..at],
-        None => text.as_str(),
-    };
-    text.trim().to_string()
+    let cut = ["\r\n\r\nTo restart the job", "\n\nTo restart the job"]
+        .iter()
+        .filter_map(|m| message.find(m))
+        .min()
+        .unwrap_or(message.len());
+    message[..cut].trim_end().to_string()
 }
 
 #[derive(Deserialize)]

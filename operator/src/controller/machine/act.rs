@@ -95,7 +95,25 @@ pub async fn act(
         }
         Action::StartVm => {
             let id = vm_id.ok_or_else(|| Error::Config("no VM to start".into()))?;
-            timed(ctx, "start_vm", client(world)?.start_vm(&id)).await?;
+            let c = client(world)?;
+            match sm
+                .spec
+                .provider_id
+                .as_deref()
+                .and_then(request::instance_id)
+            {
+                Some(instance) if !world.observed.provisioned => {
+                    timed(
+                        ctx,
+                        "start_vm",
+                        c.start_vm_and_remove_seed(&id, &request::seed_iso_name(instance)),
+                    )
+                    .await?;
+                }
+                _ => {
+                    timed(ctx, "start_vm", c.start_vm(&id)).await?;
+                }
+            }
         }
         Action::RemoveFailedVm => {
             let id = vm_id.ok_or_else(|| Error::Config("no VM to remove".into()))?;

@@ -223,6 +223,51 @@ fn trigger_hash(sm: &ScvmmMachine) -> Option<u64> {
     Some(h.finish())
 }
 
+/// What of a Machine the reconciler reads: the bootstrap Secret name, the
+/// failure domain, the infrastructure reference, deletion and identity.
+fn machine_hash(m: &Machine) -> Option<u64> {
+    let mut h = DefaultHasher::new();
+    m.spec.bootstrap.data_secret_name.hash(&mut h);
+    m.spec.failure_domain.hash(&mut h);
+    m.spec
+        .infrastructure_ref
+        .as_ref()
+        .map(|r| (&r.kind, &r.name))
+        .hash(&mut h);
+    m.meta()
+        .deletion_timestamp
+        .as_ref()
+        .map(|t| t.0.as_second())
+        .hash(&mut h);
+    m.meta().uid.hash(&mut h);
+    Some(h.finish())
+}
+
+/// What of a Cluster the reconciler reads: pause and infrastructure
+/// readiness.
+fn cluster_hash(c: &Cluster) -> Option<u64> {
+    let mut h = DefaultHasher::new();
+    capi::is_paused(c).hash(&mut h);
+    c.infrastructure_provisioned().hash(&mut h);
+    c.spec
+        .infrastructure_ref
+        .as_ref()
+        .map(|r| (&r.kind, &r.name))
+        .hash(&mut h);
+    c.meta().uid.hash(&mut h);
+    Some(h.finish())
+}
+
+/// What of a ScvmmCluster the reconciler reads: its spec (server, failure
+/// domains) and the cluster-name label.
+fn scvmm_cluster_hash(c: &ScvmmCluster) -> Option<u64> {
+    let mut h = DefaultHasher::new();
+    c.meta().generation.hash(&mut h);
+    c.labels().get(capi::CLUSTER_NAME_LABEL).hash(&mut h);
+    c.meta().uid.hash(&mut h);
+    Some(h.finish())
+}
+
 /// Watch settings.
 #[derive(Debug, Clone, Default)]
 pub struct WatchOptions {
@@ -261,6 +306,21 @@ pub async fn run(
         .reflect(writer)
         .applied_objects()
         .predicate_filter(trigger_hash, Default::default());
+    // CAPI updates Machines and Clusters often (status, conditions); only
+    // the fields we read should wake a machine up, or every such update
+    // would cost an SCVMM lookup.
+    let capi_machines = watcher(api::<Machine>(&client, &opts.namespace), wc.clone())
+        .default_backoff()
+        .applied_objects()
+        .predicate_filter(machine_hash, Default::default());
+    let clusters = watcher(api::<Cluster>(&client, &opts.namespace), wc.clone())
+        .default_backoff()
+        .applied_objects()
+        .predicate_filter(cluster_hash, Default::default());
+    let scvmm_clusters = watcher(api::<ScvmmCluster>(&client, &opts.namespace), wc.clone())
+        .default_backoff()
+        .applied_objects()
+        .predicate_filter(scvmm_cluster_hash, Default::default());
     let by_cluster = reader.clone();
     let by_scvmm_cluster = reader.clone();
     let config = kube::runtime::controller::Config::default().concurrency(opts.concurrency.max(1));
@@ -270,42 +330,30 @@ pub async fn run(
             api::<IPAddressClaim>(&client, &opts.namespace),
             watcher::Config::default(),
         )
-        .watches(
-            api::<Machine>(&client, &opts.namespace),
-            wc.clone(),
-            |m: Machine| {
-                let r = m.spec.infrastructure_ref.as_ref()?;
-                (r.kind == "ScvmmMachine")
-                    .then(|| ObjectRef::new(&r.name).within(&m.namespace().unwrap_or_default()))
-            },
-        )
-        .watches(
-            api::<Cluster>(&client, &opts.namespace),
-            wc.clone(),
-            move |c: Cluster| {
-                machines_of(
-                    &by_cluster,
-                    &c.namespace().unwrap_or_default(),
-                    &c.name_any(),
-                )
-            },
-        )
-        .watches(
-            api::<ScvmmCluster>(&client, &opts.namespace),
-            wc,
-            move |c: ScvmmCluster| {
-                let cluster = c
-                    .labels()
-                    .get(capi::CLUSTER_NAME_LABEL)
-                    .cloned()
-                    .unwrap_or_default();
-                machines_of(
-                    &by_scvmm_cluster,
-                    &c.namespace().unwrap_or_default(),
-                    &cluster,
-                )
-            },
-        )
+        .watches_stream(capi_machines, |m: Machine| {
+            let r = m.spec.infrastructure_ref.as_ref()?;
+            (r.kind == "ScvmmMachine")
+                .then(|| ObjectRef::new(&r.name).within(&m.namespace().unwrap_or_default()))
+        })
+        .watches_stream(clusters, move |c: Cluster| {
+            machines_of(
+                &by_cluster,
+                &c.namespace().unwrap_or_default(),
+                &c.name_any(),
+            )
+        })
+        .watches_stream(scvmm_clusters, move |c: ScvmmCluster| {
+            let cluster = c
+                .labels()
+                .get(capi::CLUSTER_NAME_LABEL)
+                .cloned()
+                .unwrap_or_default();
+            machines_of(
+                &by_scvmm_cluster,
+                &c.namespace().unwrap_or_default(),
+                &cluster,
+            )
+        })
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, ctx.clone())
         .for_each(|r| {

@@ -358,13 +358,22 @@ fn inputs_not_ready(o: &Observed) -> Option<Plan> {
                     .into(),
             ));
         }
-        BootstrapData::Invalid(m) => return Some(wait(reasons::BOOTSTRAP_DATA_INVALID, m.clone())),
+        BootstrapData::Invalid(m) => {
+            // The Secret is not watched: look again in a while.
+            let mut p = wait(reasons::BOOTSTRAP_DATA_INVALID, m.clone());
+            p.requeue = Some(MEDIUM);
+            return Some(p);
+        }
         BootstrapData::Ready => {}
     }
     match &o.addresses {
         Addresses::Ready => None,
         Addresses::Waiting(m) => Some(wait(reasons::WAITING_FOR_IP_ADDRESSES, m.clone())),
-        Addresses::Invalid(m) => Some(wait(reasons::INVALID_CONFIGURATION, m.clone())),
+        Addresses::Invalid(m) => {
+            let mut p = wait(reasons::INVALID_CONFIGURATION, m.clone());
+            p.requeue = Some(MEDIUM);
+            Some(p)
+        }
     }
 }
 

@@ -53,7 +53,9 @@ function Get-CapiOne($items, [string]$kind, [string]$name) {
 function Get-CapiMarker($vm) {
     $values = $vm.CustomProperty
     if ($values) {
-        $v = $values['CapiScvmmInstanceId']
+        # A dictionary without the key may throw rather than answer $null.
+        $v = $null
+        try { $v = $values['CapiScvmmInstanceId'] } catch { $v = $null }
         if ($v) { return [string]$v }
     }
     $lines = @(([string]$vm.Description) -split "`n")
