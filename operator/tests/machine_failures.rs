@@ -153,3 +153,44 @@ async fn refused_credentials_are_reported_and_rotation_is_picked_up_without_rest
     assert_eq!(env.vms_named("m2"), 1);
     env.kill_controller().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_paused_cluster_gets_no_scvmm_writes_until_resumed() {
+    use kube::api::{Patch, PatchParams};
+    let mut env = Env::start("paused").await;
+    env.start_controller();
+    env.create_cluster("c3", PASSWORD).await;
+    env.api("Cluster")
+        .patch(
+            "c3",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"paused": true}})),
+        )
+        .await
+        .unwrap();
+    env.create_machine("c3", "m4", machine_spec("10.20.0.64"))
+        .await;
+    let sm = reason(&env, "m4", "Paused", "Paused", T).await;
+    assert_eq!(condition(&sm, "Paused").unwrap()["status"], "True");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let jobs_before = env.sim.vmm.lock().unwrap().state().jobs.len();
+    assert_eq!(env.vms_named("m4"), 0, "nothing is created while paused");
+    let sm = env.api("ScvmmMachine").get("m4").await.unwrap();
+    assert!(
+        sm.data["spec"]["providerID"].is_null(),
+        "no identity is chosen while paused"
+    );
+
+    env.api("Cluster")
+        .patch(
+            "c3",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"paused": false}})),
+        )
+        .await
+        .unwrap();
+    let sm = provisioned(&env, "m4", T).await;
+    assert_eq!(condition(&sm, "Paused").unwrap()["status"], "False");
+    assert!(env.sim.vmm.lock().unwrap().state().jobs.len() > jobs_before);
+    env.kill_controller().await;
+}
