@@ -19,11 +19,12 @@ test: testbed
 e2e:
     @echo "just e2e: not built yet: the lifecycle suites need the operator (issue #5) and scvmm-sim (issue #4); tracked in issue #7" >&2; exit 1
 
-# Benchmarks that print numbers: test bed start-up, WinRM round trips over loopback.
+# Benchmarks that print numbers: test bed start-up, WinRM round trips over loopback, Get-SCVirtualMachine with 1,000 and 10,000 VMs.
 bench: testbed
     # Debug build on purpose: start-up is spent in the Go binaries, not in our orchestration.
     cargo run -q -p e2e --bin testbed -- bench --runs 5
     cargo bench -q -p wsman --bench loopback
+    cargo bench -q -p scvmm-sim --bench get_vm
 
 # Regenerate crds/*.yaml from operator/src/api.
 crds:
@@ -54,6 +55,6 @@ testbed-up:
 sim *ARGS:
     cargo run -q -p scvmm-sim -- {{ARGS}}
 
-# Build the manager and scvmm-sim container images (OCI archives, with buildah).
+# Build container images as OCI archives in target/images/ with buildah: scvmm-sim only, the manager image is issue #9.
 images:
-    @echo "just images: not built yet: static binaries and FROM-scratch images are issue #9 (scvmm-sim image: issue #4)" >&2; exit 1
+    deploy/images/build.sh

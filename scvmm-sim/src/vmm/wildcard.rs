@@ -78,6 +78,15 @@ fn lower(c: char) -> char {
 /// Whether `text` matches the PowerShell wildcard `pattern`
 /// (case-insensitive, whole string).
 pub fn like(text: &str, pattern: &str) -> bool {
+    // No wildcard syntax and no escapes: a plain case-insensitive
+    // comparison, without compiling the pattern or copying the text. This
+    // is `-Name <exact name>`, which filters runs once per object.
+    if !pattern.contains(['*', '?', '[', '`']) {
+        if text.is_ascii() && pattern.is_ascii() {
+            return text.eq_ignore_ascii_case(pattern);
+        }
+        return text.chars().map(lower).eq(pattern.chars().map(lower));
+    }
     let Some(tokens) = compile(pattern) else {
         return false;
     };
@@ -151,5 +160,17 @@ mod tests {
         assert!(!like("x", "[abc"));
         assert!(like("aXbXc", "a*b*c"));
         assert!(!like("aXbXd", "a*b*c"));
+    }
+
+    #[test]
+    fn plain_names_compare_case_insensitively() {
+        assert!(like("Worker-01", "worker-01"));
+        assert!(like("ÄRGER", "ärger"));
+        // U+212A KELVIN SIGN lower-cases to an ASCII "k".
+        assert!(like("\u{212A}8s", "k8s"));
+        assert!(like("", ""));
+        assert!(!like("worker-01", "worker-0"));
+        assert!(!like("worker-0", "worker-01"));
+        assert!(!like("worker-01", ""));
     }
 }
