@@ -19,12 +19,13 @@ test: testbed
 e2e:
     @echo "just e2e: not built yet: the lifecycle suites need the operator (issue #5) and scvmm-sim (issue #4); tracked in issue #7" >&2; exit 1
 
-# Benchmarks that print numbers: test bed start-up, WinRM round trips over loopback, Get-SCVirtualMachine with 1,000 and 10,000 VMs.
+# Benchmarks that print numbers: test bed start-up, WinRM round trips over loopback, Get-SCVirtualMachine with 1,000 and 10,000 VMs, SCVMM operations per machine lifecycle.
 bench: testbed
     # Debug build on purpose: start-up is spent in the Go binaries, not in our orchestration.
     cargo run -q -p e2e --bin testbed -- bench --runs 5
     cargo bench -q -p wsman --bench loopback
     cargo bench -q -p scvmm-sim --bench get_vm
+    cargo bench -q -p operator --bench lifecycle
 
 # Regenerate crds/*.yaml from operator/src/api.
 crds:

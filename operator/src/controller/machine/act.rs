@@ -237,7 +237,8 @@ async fn create(sm: &ScvmmMachine, world: &World, ctx: &Context) -> Result<(), E
     let fd_name = world
         .machine
         .as_ref()
-        .and_then(|m| m.spec.failure_domain.clone());
+        .and_then(|m| m.spec.failure_domain.clone())
+        .filter(|f| !f.is_empty());
     let placement = request::placement(&sm.spec, world.failure_domain.as_ref(), fd_name.as_deref())
         .map_err(|m| Error::Config(format!("ScvmmMachine {}: {m}", sm.name_any())))?;
 

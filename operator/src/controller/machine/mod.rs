@@ -52,26 +52,28 @@ async fn reconcile_inner(sm: &ScvmmMachine, ctx: &Context) -> Result<Requeue, Er
         Err(e) => {
             // Show the failure in status too: an error only in the log is
             // invisible to the user.
+            let reason = match &e {
+                Error::Config(_) => reasons::INVALID_CONFIGURATION,
+                _ => failure_reason(&plan.action),
+            };
+            let message = format!("{:?} failed: {e}", plan.action);
+            let mut conditions = vec![conditions::Cond::no(
+                types::VM_PROVISIONED,
+                reason,
+                message.clone(),
+            )];
+            if !world.observed.provisioned {
+                conditions.push(conditions::Cond::no(types::READY, reason, message));
+            }
             let failed = plan::Plan {
-                conditions: vec![conditions::Cond::no(
-                    types::VM_PROVISIONED,
-                    failure_reason(&plan.action),
-                    format!("{:?} failed: {e}", plan.action),
-                )],
+                conditions,
                 ..plan.clone()
             };
             let status = status::desired(sm, &world, &failed, &act::Outcome::default(), &now());
             if Some(&status) != sm.status.as_ref() {
                 act::apply_status(sm, &status, ctx).await?;
             }
-            publish(
-                ctx,
-                sm,
-                EventType::Warning,
-                failure_reason(&plan.action),
-                &e.to_string(),
-            )
-            .await;
+            publish(ctx, sm, EventType::Warning, reason, &e.to_string()).await;
             return Err(e);
         }
     };

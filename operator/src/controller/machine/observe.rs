@@ -90,7 +90,10 @@ pub async fn observe(sm: &ScvmmMachine, ctx: &Context) -> Result<World, Error> {
         .as_ref()
         .and_then(|i| i.provisioned)
         .unwrap_or(false);
-    let fd_name = machine.as_ref().and_then(|m| m.spec.failure_domain.clone());
+    let fd_name = machine
+        .as_ref()
+        .and_then(|m| m.spec.failure_domain.clone())
+        .filter(|f| !f.is_empty());
     let failure_domain = match (&scvmm_cluster, &fd_name) {
         (Some(c), Some(n)) => c
             .spec
@@ -98,6 +101,9 @@ pub async fn observe(sm: &ScvmmMachine, ctx: &Context) -> Result<World, Error> {
             .iter()
             .find(|f| &f.name == n)
             .cloned(),
+        // CAPI leaves spec.failureDomain empty when the Cluster publishes
+        // none; the machine then goes to the first one defined.
+        (Some(c), None) => c.spec.failure_domains.first().cloned(),
         _ => None,
     };
     let has_identity = sm.spec.provider_id.is_some();

@@ -33,6 +33,13 @@ pub fn desired(
         .machine
         .as_ref()
         .and_then(|m| m.spec.failure_domain.clone())
+        .filter(|f| !f.is_empty())
+        .or_else(|| {
+            // Placed by the default failure domain (not by its own spec).
+            (sm.spec.cloud.is_none() && sm.spec.host_group.is_none())
+                .then(|| world.failure_domain.as_ref().map(|f| f.name.clone()))
+                .flatten()
+        })
     {
         s.failure_domain = Some(fd);
     }
