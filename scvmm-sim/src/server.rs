@@ -117,7 +117,7 @@ pub fn build_model(args: &Args) -> Result<(Snapshot, Options), StartError> {
     }
     let snapshot = match &args.state {
         Some(path) if path.exists() => {
-            Snapshot::from_yaml(&read(path)?).map_err(|e| StartError::Invalid {
+            Snapshot::parse(&read(path)?).map_err(|e| StartError::Invalid {
                 path: path.clone(),
                 what: "state file",
                 detail: e.to_string(),
@@ -307,6 +307,8 @@ pub fn save_state(args: &Args, vmm: &Mutex<Vmm>) -> Result<(), String> {
         .lock()
         .map_err(|_| "the model lock is poisoned".to_string())?
         .snapshot();
-    let yaml = snapshot.to_yaml().map_err(|e| e.to_string())?;
-    std::fs::write(path, yaml).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    // JSON (which is also YAML): the YAML parser's node budget refuses
+    // states of a few thousand VMs, the JSON parser has none.
+    let json = snapshot.to_json().map_err(|e| e.to_string())?;
+    std::fs::write(path, json).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }

@@ -166,6 +166,9 @@ fn snapshot_with_state_round_trips_and_resumes() {
     assert_eq!(back, snap);
     let json = snap.to_json().unwrap();
     assert_eq!(Snapshot::from_json(&json).unwrap(), snap);
+    // `--state` writes JSON and reads either form.
+    assert_eq!(Snapshot::parse(&json).unwrap(), snap);
+    assert_eq!(Snapshot::parse(&yaml).unwrap(), snap);
 
     // Resume with a clock at the same time: the pending job still completes.
     let clock2 = ManualClock::new(vmm.now());

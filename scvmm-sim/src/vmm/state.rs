@@ -139,6 +139,15 @@ impl Snapshot {
         Ok(snap)
     }
 
+    /// Parses a snapshot written by `--state` (JSON) or by hand (YAML).
+    pub fn parse(text: &str) -> VmmResult<Snapshot> {
+        if text.trim_start().starts_with('{') {
+            Snapshot::from_json(text)
+        } else {
+            Snapshot::from_yaml(text)
+        }
+    }
+
     /// Parses a JSON snapshot and checks its inventory.
     pub fn from_json(text: &str) -> VmmResult<Snapshot> {
         let mut snap: Snapshot = serde_json::from_str(text)
