@@ -116,9 +116,6 @@ fn device_config(d: &NetworkDevice, net: &Network, r: ResolvedDevice) -> DeviceC
     }
 }
 
-/// The marker name and the custom properties VMM gets.
-pub const MARKER_PROPERTY: &str = "CapiScvmmInstanceId";
-
 /// The create request. `pool_addresses[i]` holds the SCVMM-pool addresses
 /// (plain IPs) granted to device `i`.
 #[allow(clippy::too_many_arguments)]
@@ -198,8 +195,8 @@ pub fn create_request(
                 .collect()
         })
         .unwrap_or_default();
-    let mut custom_properties: BTreeMap<String, String> = spec.custom_properties.clone();
-    custom_properties.insert(MARKER_PROPERTY.to_string(), instance_id.to_string());
+    // The marker property is set by the create script from instance_id.
+    let custom_properties: BTreeMap<String, String> = spec.custom_properties.clone();
     let options = spec.vm_options.clone().unwrap_or_default();
     let description = match &spec.description {
         Some(d) => d.clone(),
