@@ -77,6 +77,11 @@ const HELP: &[(&str, &str, &str)] = &[
         "gauge",
         "ScvmmMachines seen by the last reconcile, by phase (reason of VMProvisioned).",
     ),
+    (
+        "capi_scvmm_orphaned_vms",
+        "gauge",
+        "VMs carrying a cluster's marker without a ScvmmMachine, by cluster (namespace/name), as of the cluster's last SCVMM poll.",
+    ),
 ];
 
 impl Metrics {

@@ -92,6 +92,7 @@ fn new_id() -> String {
 fn template_request(instance_id: &str, name: &str) -> CreateVm {
     CreateVm {
         instance_id: instance_id.to_string(),
+        cluster: "default/ops".to_string(),
         name: name.to_string(),
         source: VmSource::Template {
             name: "Ubuntu 24.04".into(),

@@ -71,17 +71,21 @@ use serde::{Deserialize, Serialize};
     "!has(oldSelf.controlPlaneEndpoint) || !has(oldSelf.controlPlaneEndpoint.host) || (has(self.controlPlaneEndpoint) && has(self.controlPlaneEndpoint.host) && self.controlPlaneEndpoint.host == oldSelf.controlPlaneEndpoint.host)"
 ).message("spec.controlPlaneEndpoint.host cannot be changed or removed once set: every node's kubeconfig and certificates name it"))]
 #[x_kube(validation = kube::core::Rule::new(
-    "!(has(self.controlPlaneEndpoint) && has(self.controlPlaneEndpoint.host)) || !has(self.controlPlaneEndpointPool)"
-).message("set either spec.controlPlaneEndpoint.host or spec.controlPlaneEndpointPool, not both: the pool is only used to claim a host when none is given"))]
+    "!has(oldSelf.controlPlaneEndpointPool) || (has(self.controlPlaneEndpointPool) && self.controlPlaneEndpointPool == oldSelf.controlPlaneEndpointPool)"
+).message("spec.controlPlaneEndpointPool cannot be changed or removed: the VIP already claimed from it is the cluster's endpoint"))]
 pub struct ScvmmClusterSpec {
-    /// Host and port of the workload cluster's API server. Leave empty to
-    /// have a VIP claimed from `controlPlaneEndpointPool`. The host cannot
-    /// change once set.
+    /// Host and port of the workload cluster's API server. Leave the host
+    /// empty to have a VIP claimed from `controlPlaneEndpointPool` (the
+    /// controller then writes it here; the port defaults to 6443), or when
+    /// the control-plane provider supplies the endpoint itself. The host
+    /// cannot change once set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub control_plane_endpoint: Option<ApiEndpoint>,
 
     /// A CAPI IPAM pool (for example an `InClusterIPPool`) from which the
-    /// control-plane VIP is claimed when `controlPlaneEndpoint.host` is empty.
+    /// control-plane VIP is claimed when `controlPlaneEndpoint.host` is
+    /// empty. The claim is named `<ScvmmCluster name>-control-plane-endpoint`,
+    /// is owned by the ScvmmCluster and released when it is deleted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub control_plane_endpoint_pool: Option<TypedLocalObjectReference>,
 
@@ -94,6 +98,27 @@ pub struct ScvmmClusterSpec {
     #[schemars(length(max = 100))]
     #[x_kube(merge_strategy = ListMerge::Map(vec!["name".into()]))]
     pub failure_domains: Vec<ScvmmFailureDomain>,
+
+    /// What to do with VMs that carry this cluster's marker but whose
+    /// ScvmmMachine no longer exists (for example after a ScvmmMachine was
+    /// deleted with the skip-vm-deletion annotation, or removed by hand).
+    /// `Report` (the default) counts them in the `scvmm_orphaned_vms`
+    /// metric, lists them in `status.orphanedVMs` and emits a Warning
+    /// Event; `Delete` also powers them off and removes them once they have
+    /// been orphaned for 5 minutes. Nothing is deleted while the cluster is
+    /// paused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "orphanedVMPolicy")]
+    pub orphaned_vm_policy: Option<OrphanedVmPolicy>,
+}
+
+/// What to do with orphaned VMs.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum OrphanedVmPolicy {
+    /// Report them (metric, status, Event); never touch them.
+    Report,
+    /// Report them, then power them off and remove them.
+    Delete,
 }
 
 /// Connection settings of an SCVMM server (reached over WinRM).
@@ -232,9 +257,30 @@ pub struct ScvmmClusterStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_version: Option<String>,
 
+    /// VMs that carry this cluster's marker but belong to no ScvmmMachine
+    /// (at most 50 are listed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(rename = "orphanedVMs")]
+    #[schemars(length(max = 50))]
+    pub orphaned_vms: Vec<OrphanedVm>,
+
     /// The `metadata.generation` this status was computed from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
+}
+
+/// A VM carrying the cluster's marker without a ScvmmMachine.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrphanedVm {
+    /// VMM ID of the VM.
+    pub id: String,
+    /// VM name.
+    pub name: String,
+    /// The provider ID the VM was created for (`scvmm://<uuid>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "providerID")]
+    pub provider_id: Option<String>,
 }
 
 /// A template for `ScvmmCluster`, used by ClusterClass.

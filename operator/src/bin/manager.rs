@@ -6,6 +6,7 @@ use clap::Parser;
 use operator::controller::connection::ConnectionDefaults;
 use operator::controller::machine::{self, WatchOptions};
 use operator::controller::{Context, Settings};
+use operator::controller::{cluster, template};
 use operator::http::{Readiness, serve_metrics, serve_probes};
 use operator::leader::LeaderElector;
 use operator::metrics::Metrics;
@@ -30,6 +31,24 @@ struct Args {
     /// ScvmmMachines reconciled at once.
     #[arg(long, env = "SCVMM_CAPI_MACHINE_CONCURRENCY", default_value_t = 10)]
     machine_concurrency: u16,
+
+    /// ScvmmClusters reconciled at once.
+    #[arg(long, env = "SCVMM_CAPI_CLUSTER_CONCURRENCY", default_value_t = 4)]
+    cluster_concurrency: u16,
+
+    /// ScvmmMachineTemplates reconciled at once.
+    #[arg(long, env = "SCVMM_CAPI_TEMPLATE_CONCURRENCY", default_value_t = 2)]
+    template_concurrency: u16,
+
+    /// How often each ScvmmCluster checks SCVMM (server version, failure
+    /// domains, orphaned VMs), in seconds: one WinRM call per cluster per
+    /// interval.
+    #[arg(
+        long,
+        env = "SCVMM_CAPI_SCVMM_POLL_INTERVAL_SECONDS",
+        default_value_t = 60
+    )]
+    scvmm_poll_interval_seconds: u64,
 
     /// WinRM connections per SCVMM endpoint (shared by every machine).
     #[arg(long, env = "SCVMM_CAPI_MAX_CONNECTIONS", default_value_t = 8)]
@@ -137,6 +156,7 @@ async fn main() -> ExitCode {
         },
         resync: Duration::from_secs(args.resync_seconds.max(10)),
         restart_powered_off: args.restart_powered_off_vms,
+        poll_interval: Duration::from_secs(args.scvmm_poll_interval_seconds.max(5)),
     };
     let metrics = Arc::new(Metrics::default());
     let ctx = Context::new(client.clone(), metrics, settings);
@@ -174,16 +194,36 @@ async fn main() -> ExitCode {
             _ = shutdown_signal() => return ExitCode::SUCCESS,
         }
     }
-    info!(namespace = ?args.namespace, watch_filter = ?args.watch_filter, "starting the ScvmmMachine controller");
-    let opts = WatchOptions {
+    info!(namespace = ?args.namespace, watch_filter = ?args.watch_filter, "starting the ScvmmCluster, ScvmmMachine and ScvmmMachineTemplate controllers");
+    let opts = |concurrency| WatchOptions {
         namespace: args.namespace.clone(),
         watch_filter: args.watch_filter.clone(),
-        concurrency: args.machine_concurrency,
+        concurrency,
     };
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let controller = tokio::spawn(machine::run(ctx.clone(), opts, async move {
-        let _ = stop_rx.await;
-    }));
+    let (stop_tx, _) = tokio::sync::broadcast::channel::<()>(1);
+    let stopped = |tx: &tokio::sync::broadcast::Sender<()>| {
+        let mut rx = tx.subscribe();
+        async move {
+            let _ = rx.recv().await;
+        }
+    };
+    let controllers = tokio::spawn(futures::future::join3(
+        machine::run(
+            ctx.clone(),
+            opts(args.machine_concurrency),
+            stopped(&stop_tx),
+        ),
+        cluster::run(
+            ctx.clone(),
+            opts(args.cluster_concurrency),
+            stopped(&stop_tx),
+        ),
+        template::run(
+            ctx.clone(),
+            opts(args.template_concurrency),
+            stopped(&stop_tx),
+        ),
+    ));
     let lost = async {
         match &elector {
             Some(e) => e.hold().await,
@@ -200,6 +240,6 @@ async fn main() -> ExitCode {
         r = metrics_server => { error!(result = ?r, "the metrics server stopped"); ExitCode::FAILURE }
     };
     let _ = stop_tx.send(());
-    let _ = tokio::time::timeout(Duration::from_secs(20), controller).await;
+    let _ = tokio::time::timeout(Duration::from_secs(20), controllers).await;
     code
 }

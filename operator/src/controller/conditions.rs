@@ -14,6 +14,10 @@ pub mod types {
     pub const SCVMM_AVAILABLE: &str = "ScvmmAvailable";
     /// Reconciliation is paused (Cluster or object).
     pub const PAUSED: &str = "Paused";
+    /// Every failure domain maps to a cloud or host group SCVMM has.
+    pub const FAILURE_DOMAINS_READY: &str = "FailureDomainsReady";
+    /// The cluster's API endpoint is known.
+    pub const CONTROL_PLANE_ENDPOINT_READY: &str = "ControlPlaneEndpointReady";
 }
 
 /// Condition reasons; each is documented in docs/troubleshooting.md.
@@ -66,6 +70,23 @@ pub mod reasons {
     pub const SCVMM_UNAUTHORIZED: &str = "ScvmmUnauthorized";
     /// SCVMM answered.
     pub const SCVMM_AVAILABLE: &str = "ScvmmAvailable";
+    /// CAPI has not yet made a Cluster the owner of the ScvmmCluster.
+    pub const WAITING_FOR_CLUSTER_OWNER: &str = "WaitingForClusterOwner";
+    /// A failure domain names a cloud or host group SCVMM does not have, or
+    /// one without a usable host.
+    pub const FAILURE_DOMAIN_INVALID: &str = "FailureDomainInvalid";
+    /// The cluster defines no failure domains (machines go where their own
+    /// spec says).
+    pub const NO_FAILURE_DOMAINS: &str = "NoFailureDomains";
+    /// Waiting for SCVMM to be asked (first reconcile, or SCVMM down).
+    pub const WAITING_FOR_SCVMM: &str = "WaitingForScvmm";
+    /// The VIP was claimed from the IPAM pool; waiting for an address.
+    pub const WAITING_FOR_IP_ADDRESS: &str = "WaitingForIPAddress";
+    /// No endpoint is set and no pool is named: the control-plane provider
+    /// is expected to supply it.
+    pub const EXTERNALLY_PROVIDED: &str = "ExternallyProvided";
+    /// ScvmmMachines of the cluster still exist; deletion waits for them.
+    pub const WAITING_FOR_MACHINES: &str = "WaitingForMachinesDeletion";
 }
 
 /// A condition as the planner wants it.

@@ -16,6 +16,9 @@ pub struct Settings {
     pub resync: Duration,
     /// Start a provisioned VM again that was powered off outside Cluster API.
     pub restart_powered_off: bool,
+    /// How often each ScvmmCluster asks SCVMM for its server, failure
+    /// domains and orphaned VMs (one WinRM call per cluster and poll).
+    pub poll_interval: Duration,
 }
 
 impl Default for Settings {
@@ -24,6 +27,7 @@ impl Default for Settings {
             connection: ConnectionDefaults::default(),
             resync: Duration::from_secs(300),
             restart_powered_off: false,
+            poll_interval: Duration::from_secs(60),
         }
     }
 }
@@ -42,6 +46,8 @@ pub struct Context {
     pub settings: Settings,
     /// Consecutive failures per object, for backoff.
     pub failures: Failures,
+    /// When orphaned VMs were first seen.
+    pub orphans: super::cluster::orphans::OrphanClock,
 }
 
 /// Consecutive reconcile failures per object.
@@ -86,6 +92,7 @@ impl Context {
             recorder,
             settings,
             failures: Failures::default(),
+            orphans: Default::default(),
         })
     }
 }

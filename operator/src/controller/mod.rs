@@ -2,11 +2,13 @@
 //! act (one SCVMM operation or one Kubernetes write) → status (server-side
 //! apply of conditions and observed state).
 
+pub mod cluster;
 pub mod conditions;
 pub mod connection;
 pub mod context;
 pub mod machine;
 pub mod quantity;
+pub mod template;
 
 pub use context::{Context, Settings};
 
@@ -14,6 +16,9 @@ pub use context::{Context, Settings};
 pub const FIELD_MANAGER: &str = "scvmm-capi-manager";
 /// Finalizer on ScvmmMachines: the VM is removed before the object goes.
 pub const MACHINE_FINALIZER: &str = "scvmmmachine.infrastructure.cluster.x-k8s.io";
+/// Finalizer on ScvmmClusters: the cluster's machines and VIP claim go
+/// before the object does.
+pub const CLUSTER_FINALIZER: &str = "scvmmcluster.infrastructure.cluster.x-k8s.io";
 /// Annotation (value `true`) that lets a ScvmmMachine be deleted without
 /// deleting its VM: the escape hatch when the SCVMM endpoint is gone for
 /// good. The VM, if it still exists, must then be removed by hand.

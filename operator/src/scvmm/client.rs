@@ -4,7 +4,8 @@
 use crate::scvmm::error::ScvmmError;
 use crate::scvmm::script::{self, Operation, ScriptOutput};
 use crate::scvmm::types::{
-    CreateVm, EndpointConfig, IpGrant, JobInfo, Placement, ServerInfo, StopMode, VmInfo, VmSource,
+    ClusterInfo, CreateVm, DomainQuery, EndpointConfig, IpGrant, JobInfo, Placement, ServerInfo,
+    StopMode, VmInfo, VmSource,
 };
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -351,6 +352,29 @@ impl ScvmmClient {
         let op = Operation::ServerInfo;
         let value = self.run(op, Map::new()).await?;
         script::server_from_json(value).map_err(|d| Self::protocol(op, d))
+    }
+
+    /// The server, a check of each failure domain, and the VMs carrying the
+    /// cluster marker `cluster` (`<namespace>/<name>`), in one script run.
+    pub async fn cluster_info(
+        &self,
+        domains: &[DomainQuery],
+        cluster: &str,
+    ) -> Result<ClusterInfo, ScvmmError> {
+        let op = Operation::ClusterInfo;
+        let mut params = Map::new();
+        params.insert(
+            "failureDomains".into(),
+            Value::Array(
+                domains
+                    .iter()
+                    .map(|d| json!({"name": d.name, "cloud": d.cloud, "hostGroup": d.host_group}))
+                    .collect(),
+            ),
+        );
+        params.insert("cluster".into(), cluster.into());
+        let value = self.run(op, params).await?;
+        script::cluster_info_from_json(value).map_err(|d| Self::protocol(op, d))
     }
 
     /// The VM carrying the machine's marker, if any. When VMM holds more

@@ -20,8 +20,9 @@
 
 use crate::scvmm::error::ScvmmError;
 use crate::scvmm::types::{
-    AdapterInfo, CreateVm, IpGrant, JobInfo, MARKER_DESCRIPTION_PREFIX, MARKER_PROPERTY, Placement,
-    ServerInfo, VmInfo, VmSource, VmmErrorInfo,
+    AdapterInfo, CLUSTER_PROPERTY, ClusterInfo, CreateVm, DomainCheck, IpGrant, JobInfo,
+    MARKER_DESCRIPTION_PREFIX, MARKER_PROPERTY, MarkedVm, Placement, ServerInfo, VmInfo, VmSource,
+    VmmErrorInfo,
 };
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -66,11 +67,13 @@ pub enum Operation {
     RevokeIps,
     /// `Get-SCJob -ID`.
     GetJob,
+    /// Server version, failure-domain checks and the cluster's marked VMs.
+    ClusterInfo,
 }
 
 impl Operation {
     /// Every operation.
-    pub const ALL: [Operation; 15] = [
+    pub const ALL: [Operation; 16] = [
         Operation::ServerInfo,
         Operation::FindVm,
         Operation::GetVm,
@@ -86,6 +89,7 @@ impl Operation {
         Operation::GrantIp,
         Operation::RevokeIps,
         Operation::GetJob,
+        Operation::ClusterInfo,
     ];
 
     /// The operation's name in errors, logs and metrics.
@@ -106,6 +110,7 @@ impl Operation {
             Operation::GrantIp => "grant_ip",
             Operation::RevokeIps => "revoke_ips",
             Operation::GetJob => "get_job",
+            Operation::ClusterInfo => "cluster_info",
         }
     }
 
@@ -127,6 +132,7 @@ impl Operation {
             Operation::GrantIp => include_str!("scripts/grant_ip.ps1"),
             Operation::RevokeIps => include_str!("scripts/revoke_ips.ps1"),
             Operation::GetJob => include_str!("scripts/get_job.ps1"),
+            Operation::ClusterInfo => include_str!("scripts/cluster_info.ps1"),
         }
     }
 }
@@ -225,11 +231,15 @@ pub fn create_document(req: &CreateVm, folder: &str, seed_from: usize) -> Map<St
     let properties: Vec<Value> = req
         .custom_properties
         .iter()
-        .filter(|(name, _)| !name.eq_ignore_ascii_case(MARKER_PROPERTY))
+        .filter(|(name, _)| {
+            !name.eq_ignore_ascii_case(MARKER_PROPERTY)
+                && !name.eq_ignore_ascii_case(CLUSTER_PROPERTY)
+        })
         .map(|(name, value)| json!({ "name": name, "value": value }))
         .collect();
     let doc = json!({
         "instanceId": req.instance_id,
+        "cluster": req.cluster,
         "name": req.name,
         "description": description_with_marker(req.description.as_deref(), &req.instance_id),
         "tag": req.tag,
@@ -534,6 +544,8 @@ struct WireVm {
     name: String,
     #[serde(default, deserialize_with = "lenient_opt_string")]
     instance_id: Option<String>,
+    #[serde(default, deserialize_with = "lenient_opt_string")]
+    cluster: Option<String>,
     #[serde(default, deserialize_with = "lenient_string")]
     status: String,
     #[serde(default, deserialize_with = "lenient_opt_i64")]
@@ -564,6 +576,7 @@ impl From<WireVm> for VmInfo {
             id: w.id,
             name: w.name,
             instance_id: w.instance_id,
+            cluster: w.cluster.filter(|c| !c.is_empty()),
             status: w.status,
             status_code: w.status_code,
             host: w.host,
@@ -667,6 +680,76 @@ pub fn server_from_json(value: Value) -> Result<ServerInfo, String> {
     Ok(ServerInfo {
         name: w.name,
         product_version: w.product_version,
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireDomainCheck {
+    #[serde(default, deserialize_with = "lenient_string")]
+    name: String,
+    #[serde(default, deserialize_with = "lenient_opt_string")]
+    problem: Option<String>,
+    #[serde(default, deserialize_with = "lenient_opt_i64")]
+    hosts: Option<i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireMarkedVm {
+    #[serde(default, deserialize_with = "lenient_string")]
+    id: String,
+    #[serde(default, deserialize_with = "lenient_string")]
+    name: String,
+    #[serde(default, deserialize_with = "lenient_opt_string")]
+    instance_id: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    status: String,
+    #[serde(default, deserialize_with = "lenient_opt_string")]
+    host: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireClusterInfo {
+    server: Value,
+    #[serde(default)]
+    failure_domains: Value,
+    #[serde(default)]
+    vms: Value,
+}
+
+/// The answer of `cluster_info`.
+pub fn cluster_info_from_json(value: Value) -> Result<ClusterInfo, String> {
+    let w: WireClusterInfo = parse(value, "the cluster check")?;
+    let failure_domains = elements(w.failure_domains)
+        .into_iter()
+        .filter(|v| !v.is_null())
+        .map(|v| {
+            parse::<WireDomainCheck>(v, "a failure-domain check").map(|d| DomainCheck {
+                name: d.name,
+                problem: d.problem.filter(|p| !p.is_empty()),
+                hosts: d.hosts.and_then(|n| u32::try_from(n).ok()).unwrap_or(0),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let vms = elements(w.vms)
+        .into_iter()
+        .filter(|v| !v.is_null())
+        .map(|v| {
+            parse::<WireMarkedVm>(v, "a marked VM").map(|m| MarkedVm {
+                id: m.id,
+                name: m.name,
+                instance_id: m.instance_id.filter(|i| !i.is_empty()),
+                status: m.status,
+                host: m.host.filter(|h| !h.is_empty()),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(ClusterInfo {
+        server: server_from_json(w.server)?,
+        failure_domains,
+        vms,
     })
 }
 

@@ -10,6 +10,10 @@ pub const MARKER_PROPERTY: &str = "CapiScvmmInstanceId";
 /// The prefix of the description line that mirrors the marker, for lookups
 /// where custom properties are not available.
 pub const MARKER_DESCRIPTION_PREFIX: &str = "capi-scvmm-instance-id=";
+/// VMM custom property naming the cluster a VM belongs to,
+/// `<namespace>/<cluster name>`: how orphaned VMs are attributed to a
+/// ScvmmCluster.
+pub const CLUSTER_PROPERTY: &str = "CapiScvmmCluster";
 
 /// How to reach one SCVMM server over WinRM.
 #[derive(Debug, Clone)]
@@ -139,6 +143,9 @@ pub struct NicRequest {
 pub struct CreateVm {
     /// The machine's instance UUID (our marker).
     pub instance_id: String,
+    /// `<namespace>/<cluster name>` of the Cluster the machine belongs to
+    /// (the cluster marker).
+    pub cluster: String,
     /// VM name (not unique in VMM).
     pub name: String,
     /// Template or hardware profile.
@@ -180,6 +187,7 @@ impl std::fmt::Debug for CreateVm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CreateVm")
             .field("instance_id", &self.instance_id)
+            .field("cluster", &self.cluster)
             .field("name", &self.name)
             .field("source", &self.source)
             .field("placement", &self.placement)
@@ -266,6 +274,10 @@ pub struct VmInfo {
     pub name: String,
     /// Our marker, when the VM carries one.
     pub instance_id: Option<String>,
+    /// The cluster marker (`<namespace>/<cluster name>`), when the VM
+    /// carries one.
+    #[serde(default)]
+    pub cluster: Option<String>,
     /// VMM `Status` by name: `UnderCreation`, `PowerOff`, `Running`,
     /// `CreationFailed`, `UpdateFailed`, `Missing`, ...
     pub status: String,
@@ -341,4 +353,56 @@ pub struct ServerInfo {
     pub name: String,
     /// Product version, e.g. `10.22.1287.0` (VMM 2022).
     pub product_version: String,
+}
+
+/// A failure domain as SCVMM sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DomainCheck {
+    /// Failure-domain name.
+    pub name: String,
+    /// Why the domain cannot take machines (missing cloud or host group,
+    /// no usable host); `None` when it can.
+    pub problem: Option<String>,
+    /// Hosts that take new VMs.
+    pub hosts: u32,
+}
+
+/// A VM carrying a cluster's marker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MarkedVm {
+    /// VMM ID.
+    pub id: String,
+    /// VM name.
+    pub name: String,
+    /// The machine marker (instance UUID), if any.
+    pub instance_id: Option<String>,
+    /// VMM status by name.
+    pub status: String,
+    /// Host name.
+    pub host: Option<String>,
+}
+
+/// What the cluster controller learns from SCVMM in one call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterInfo {
+    /// The server.
+    pub server: ServerInfo,
+    /// One check per failure domain asked about, in order.
+    pub failure_domains: Vec<DomainCheck>,
+    /// VMs carrying the cluster's marker.
+    pub vms: Vec<MarkedVm>,
+}
+
+/// A failure domain to check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainQuery {
+    /// Name.
+    pub name: String,
+    /// VMM cloud.
+    pub cloud: Option<String>,
+    /// VMM host group path.
+    pub host_group: Option<String>,
 }

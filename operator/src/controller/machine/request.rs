@@ -206,8 +206,17 @@ pub fn create_request(
             sm.metadata.name.clone().unwrap_or_default()
         ),
     };
+    let cluster = if cluster_name.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "{}/{cluster_name}",
+            sm.metadata.namespace.clone().unwrap_or_default()
+        )
+    };
     Ok(CreateVm {
         instance_id: instance_id.to_string(),
+        cluster,
         name: vm_name(sm),
         source,
         placement,

@@ -51,16 +51,16 @@
         Stop-Capi 801 "VMM did not index the seed ISO '$isoPath' after refreshing its library share. (Error ID: 801)"
     }
 
-    # The marker's property definition, created on first use.
-    function Get-CapiMarkerProperty {
-        foreach ($def in @(Get-SCCustomProperty | Where-Object { $_.Name -eq 'CapiScvmmInstanceId' })) {
+    # A marker property's definition, created on first use.
+    function Get-CapiMarkerProperty([string]$name, [string]$description) {
+        foreach ($def in @(Get-SCCustomProperty | Where-Object { $_.Name -eq $name })) {
             if ($null -ne $def) { return $def }
         }
         try {
-            return New-SCCustomProperty -Name 'CapiScvmmInstanceId' -Description 'Instance UUID of the Cluster API machine (cluster-api-provider-scvmm)' -AddMember @('VM')
+            return New-SCCustomProperty -Name $name -Description $description -AddMember @('VM')
         } catch {
             # Another create made it at the same moment.
-            foreach ($def in @(Get-SCCustomProperty | Where-Object { $_.Name -eq 'CapiScvmmInstanceId' })) {
+            foreach ($def in @(Get-SCCustomProperty | Where-Object { $_.Name -eq $name })) {
                 if ($null -ne $def) { return $def }
             }
             throw
@@ -135,7 +135,11 @@
             })
             @{ network = $network; subnet = $subnet; mac = [string]$n.macAddress; ipv4 = $static }
         })
-        $markerProperty = Get-CapiMarkerProperty
+        $markerProperty = Get-CapiMarkerProperty 'CapiScvmmInstanceId' 'Instance UUID of the Cluster API machine (cluster-api-provider-scvmm)'
+        $clusterProperty = $null
+        if ([string]$p.cluster) {
+            $clusterProperty = Get-CapiMarkerProperty 'CapiScvmmCluster' 'Namespace/name of the Cluster API cluster the VM belongs to (cluster-api-provider-scvmm)'
+        }
         $properties = @(foreach ($cp in @($p.customProperties)) {
             if ($null -eq $cp -or [string]$cp.value -eq '') { continue }
             $def = Get-CapiOne @(Get-SCCustomProperty | Where-Object { $_.Name -eq $cp.name }) 'CustomProperty' $cp.name
@@ -248,6 +252,9 @@
             $null = New-SCVirtualDVDDrive -JobGroup $jobGroup -Bus 1 -LUN 0 -ISO $iso
         }
         $null = Set-SCCustomPropertyValue -JobGroup $jobGroup -CustomProperty $markerProperty -Value ([string]$p.instanceId)
+        if ($null -ne $clusterProperty) {
+            $null = Set-SCCustomPropertyValue -JobGroup $jobGroup -CustomProperty $clusterProperty -Value ([string]$p.cluster)
+        }
         foreach ($cp in $properties) {
             $null = Set-SCCustomPropertyValue -JobGroup $jobGroup -CustomProperty $cp.property -Value $cp.value
         }

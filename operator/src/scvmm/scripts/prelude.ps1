@@ -64,6 +64,16 @@ function Get-CapiMarker($vm) {
     $null
 }
 
+# The cluster marker on a VM (<namespace>/<cluster>), or $null.
+function Get-CapiClusterMarker($vm) {
+    $values = $vm.CustomProperty
+    if (-not $values) { return $null }
+    $v = $null
+    try { $v = $values['CapiScvmmCluster'] } catch { $v = $null }
+    if ($v) { return [string]$v }
+    $null
+}
+
 function Find-CapiVm([string]$instanceId) {
     @(Get-SCVirtualMachine -All | Where-Object { (Get-CapiMarker $_) -eq $instanceId })
 }
@@ -125,6 +135,7 @@ function ConvertTo-CapiVm($vm) {
         id = [string]$vm.ID
         name = [string]$vm.Name
         instanceId = (Get-CapiMarker $vm)
+        cluster = (Get-CapiClusterMarker $vm)
         status = $status
         statusCode = [int]$vm.Status
         host = [string]$vm.HostName

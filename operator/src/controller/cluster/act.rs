@@ -1,0 +1,178 @@
+//! Act: carry out the cluster planner's one action, idempotently.
+
+use super::observe::{World, vip_claim_name};
+use super::plan::Action;
+use crate::Error;
+use crate::api::{ScvmmCluster, ScvmmClusterStatus, ScvmmMachine};
+use crate::capi::{IPAddressClaim, IPAddressClaimSpec, IpPoolReference};
+use crate::controller::{CLUSTER_FINALIZER, Context, FIELD_MANAGER};
+use crate::scvmm::StopMode;
+use kube::api::{Api, DeleteParams, Patch, PatchParams};
+use kube::{Resource, ResourceExt};
+use serde_json::json;
+use std::time::Instant;
+
+/// Carries out `action`. Returns true when the object is gone (finalizer
+/// removed), so no status is written.
+pub async fn act(
+    sc: &ScvmmCluster,
+    world: &World,
+    action: &Action,
+    ctx: &Context,
+) -> Result<bool, Error> {
+    let ns = sc.namespace().unwrap_or_default();
+    let api: Api<ScvmmCluster> = Api::namespaced(ctx.client.clone(), &ns);
+    let name = sc.name_any();
+    match action {
+        Action::Wait => {}
+        Action::AddFinalizer => {
+            let mut finalizers = sc.finalizers().to_vec();
+            finalizers.push(CLUSTER_FINALIZER.to_string());
+            let patch = json!({"metadata": {"finalizers": finalizers, "resourceVersion": sc.resource_version()}});
+            api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+                .await?;
+        }
+        Action::ClaimVip => {
+            let pool = sc
+                .spec
+                .control_plane_endpoint_pool
+                .as_ref()
+                .ok_or_else(|| {
+                    Error::Config("no controlPlaneEndpointPool to claim from (a bug)".into())
+                })?;
+            let claim_name = vip_claim_name(sc);
+            let mut claim = IPAddressClaim::new(
+                &claim_name,
+                IPAddressClaimSpec {
+                    cluster_name: world.cluster_name.clone(),
+                    pool_ref: IpPoolReference {
+                        api_group: pool.api_group.clone(),
+                        kind: pool.kind.clone(),
+                        name: pool.name.clone(),
+                    },
+                },
+            );
+            // Owned by the ScvmmCluster: `clusterctl move` carries it with
+            // the cluster, and the API server releases it if we cannot.
+            claim.metadata.owner_references = sc
+                .controller_owner_ref(&())
+                .map(|mut r| {
+                    r.block_owner_deletion = Some(true);
+                    r
+                })
+                .map(|r| vec![r]);
+            claim.metadata.labels = Some(
+                [(
+                    crate::capi::CLUSTER_NAME_LABEL.to_string(),
+                    world.cluster_name.clone(),
+                )]
+                .into(),
+            );
+            Api::<IPAddressClaim>::namespaced(ctx.client.clone(), &ns)
+                .patch(
+                    &claim_name,
+                    &PatchParams::apply(FIELD_MANAGER),
+                    &Patch::Apply(&claim),
+                )
+                .await?;
+        }
+        Action::RecordEndpoint { host, port } => {
+            // Guarded by the resourceVersion: a host the user set meanwhile
+            // wins (and the CEL rule keeps it from changing afterwards).
+            let patch = json!({"metadata": {"resourceVersion": sc.resource_version()},
+                               "spec": {"controlPlaneEndpoint": {"host": host, "port": port}}});
+            api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+                .await?;
+        }
+        Action::StopOrphan(id) => {
+            let c = client(world)?;
+            let started = Instant::now();
+            let r = c.stop_vm(id, StopMode::Force).await;
+            ctx.metrics
+                .operation("stop_vm", r.is_ok(), started.elapsed());
+            r?;
+        }
+        Action::RemoveOrphan(id) => {
+            let c = client(world)?;
+            let started = Instant::now();
+            let r = c.remove_vm(id).await;
+            ctx.metrics
+                .operation("remove_vm", r.is_ok(), started.elapsed());
+            r?;
+        }
+        Action::DeleteMachines(names) => {
+            let machines: Api<ScvmmMachine> = Api::namespaced(ctx.client.clone(), &ns);
+            for m in names {
+                match machines.delete(m, &DeleteParams::background()).await {
+                    Ok(_) => {}
+                    Err(kube::Error::Api(e)) if e.code == 404 => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        Action::ReleaseVip => {
+            match Api::<IPAddressClaim>::namespaced(ctx.client.clone(), &ns)
+                .delete(&vip_claim_name(sc), &DeleteParams::background())
+                .await
+            {
+                Ok(_) => {}
+                Err(kube::Error::Api(e)) if e.code == 404 => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Action::RemoveFinalizer => {
+            let finalizers: Vec<String> = sc
+                .finalizers()
+                .iter()
+                .filter(|f| *f != CLUSTER_FINALIZER)
+                .cloned()
+                .collect();
+            let patch = json!({"metadata": {"finalizers": finalizers, "resourceVersion": sc.resource_version()}});
+            match api
+                .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+                .await
+            {
+                Ok(_) => {}
+                Err(kube::Error::Api(e)) if e.code == 404 => {}
+                Err(e) => return Err(e.into()),
+            }
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+fn client(world: &World) -> Result<&crate::scvmm::ScvmmClient, Error> {
+    world.client.as_ref().ok_or_else(|| {
+        Error::Config(
+            "no SCVMM connection for this action (a bug: the planner acted without SCVMM)".into(),
+        )
+    })
+}
+
+/// Server-side apply of the whole status (we own all of it).
+pub async fn apply_status(
+    sc: &ScvmmCluster,
+    status: &ScvmmClusterStatus,
+    ctx: &Context,
+) -> Result<(), Error> {
+    let api: Api<ScvmmCluster> =
+        Api::namespaced(ctx.client.clone(), &sc.namespace().unwrap_or_default());
+    let patch = json!({
+        "apiVersion": format!("{}/{}", crate::api::GROUP, crate::api::VERSION),
+        "kind": "ScvmmCluster",
+        "status": status,
+    });
+    match api
+        .patch_status(
+            &sc.name_any(),
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(&patch),
+        )
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}

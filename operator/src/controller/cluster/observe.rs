@@ -1,0 +1,307 @@
+//! Observe: read what the cluster planner needs (the owner Cluster, the
+//! ScvmmMachines of the cluster, the VIP claim, and — when allowed — one
+//! SCVMM call) without changing anything.
+
+use super::plan::{DomainSpec, Endpoint, Observed, Orphan, PoolState, Scvmm};
+use crate::Error;
+use crate::api::cluster::OrphanedVmPolicy;
+use crate::api::{ScvmmCluster, ScvmmMachine};
+use crate::capi::{self, Cluster, IPAddress, IPAddressClaim};
+use crate::controller::machine::request;
+use crate::controller::{CLUSTER_FINALIZER, Context, connection};
+use crate::scvmm::{ClusterInfo, DomainQuery, ScvmmClient, ScvmmError};
+use kube::ResourceExt;
+use kube::api::{Api, ListParams};
+use std::collections::{BTreeMap, HashSet};
+
+/// Everything read, beyond the planner's view.
+pub struct World {
+    /// The planner's input.
+    pub observed: Observed,
+    /// Name of the owning Cluster (empty when there is none yet).
+    pub cluster_name: String,
+    /// The SCVMM client, when SCVMM was asked.
+    pub client: Option<ScvmmClient>,
+    /// The server version, when SCVMM answered.
+    pub server_version: Option<String>,
+    /// Every orphan seen (for status and the metric).
+    pub orphans: Vec<Orphan>,
+}
+
+/// The VIP claim's name.
+pub fn vip_claim_name(sc: &ScvmmCluster) -> String {
+    let mut name = format!("{}-control-plane-endpoint", sc.name_any());
+    name.truncate(253);
+    name
+}
+
+/// The cluster marker VMs carry: `<namespace>/<cluster name>`.
+pub fn cluster_marker(ns: &str, cluster: &str) -> String {
+    format!("{ns}/{cluster}")
+}
+
+fn owner_cluster(sc: &ScvmmCluster) -> Option<String> {
+    sc.owner_references()
+        .iter()
+        .find(|r| r.kind == "Cluster" && r.api_version.starts_with("cluster.x-k8s.io/"))
+        .map(|r| r.name.clone())
+}
+
+/// Reads the world for `sc`.
+pub async fn observe(sc: &ScvmmCluster, ctx: &Context) -> Result<World, Error> {
+    let ns = sc.namespace().unwrap_or_default();
+    let client = &ctx.client;
+    let owner = owner_cluster(sc);
+    let cluster_name = owner
+        .clone()
+        .or_else(|| sc.labels().get(capi::CLUSTER_NAME_LABEL).cloned())
+        .unwrap_or_default();
+    let cluster = if cluster_name.is_empty() {
+        None
+    } else {
+        Api::<Cluster>::namespaced(client.clone(), &ns)
+            .get_opt(&cluster_name)
+            .await?
+    };
+    let paused = cluster.as_ref().is_some_and(capi::is_paused) || capi::has_paused_annotation(sc);
+    let deleting = sc.metadata.deletion_timestamp.is_some();
+    let has_finalizer = sc.finalizers().iter().any(|f| f == CLUSTER_FINALIZER);
+    let has_owner = owner.is_some();
+    let status = sc.status.clone().unwrap_or_default();
+    let provisioned = status
+        .initialization
+        .as_ref()
+        .and_then(|i| i.provisioned)
+        .unwrap_or(false);
+    let domains: Vec<DomainSpec> = sc
+        .spec
+        .failure_domains
+        .iter()
+        .map(|f| DomainSpec {
+            name: f.name.clone(),
+            control_plane: f.control_plane,
+            cloud: f.cloud.clone(),
+            host_group: f.host_group.clone(),
+        })
+        .collect();
+
+    // SCVMM is asked only when the planner may act on the answer.
+    let mut scvmm = Scvmm::NotAsked;
+    let mut scvmm_client = None;
+    let mut info: Option<ClusterInfo> = None;
+    if !paused && !deleting && has_finalizer && has_owner {
+        match connection::resolve(client, &ns, &sc.spec.server, &ctx.settings.connection)
+            .await
+            .and_then(|r| ctx.scvmm.get(r))
+        {
+            Err(m) => {
+                scvmm = Scvmm::Misconfigured(format!("ScvmmCluster {ns}/{}: {m}", sc.name_any()));
+            }
+            Ok(c) => {
+                let queries: Vec<DomainQuery> = domains
+                    .iter()
+                    .map(|d| DomainQuery {
+                        name: d.name.clone(),
+                        cloud: d.cloud.clone(),
+                        host_group: d.host_group.clone(),
+                    })
+                    .collect();
+                let started = std::time::Instant::now();
+                let result = c
+                    .cluster_info(&queries, &cluster_marker(&ns, &cluster_name))
+                    .await;
+                ctx.metrics
+                    .operation("cluster_info", result.is_ok(), started.elapsed());
+                scvmm = match result {
+                    Ok(i) => {
+                        let problems: BTreeMap<String, String> = i
+                            .failure_domains
+                            .iter()
+                            .filter_map(|d| d.problem.clone().map(|p| (d.name.clone(), p)))
+                            .collect();
+                        let s = Scvmm::Available {
+                            server: i.server.name.clone(),
+                            version: i.server.product_version.clone(),
+                            problems,
+                        };
+                        info = Some(i);
+                        s
+                    }
+                    Err(ScvmmError::Unauthorized { endpoint }) => Scvmm::Unauthorized(format!(
+                        "SCVMM at {endpoint} refused the credentials in Secret {ns}/{}; check the username (DOMAIN\\user) and password",
+                        sc.spec.server.credentials_ref.name
+                    )),
+                    Err(e) if e.is_transient() => Scvmm::Unreachable(e.to_string()),
+                    Err(e) => Scvmm::Misconfigured(format!(
+                        "ScvmmCluster {ns}/{}: checking the server and failure domains failed: {e}",
+                        sc.name_any()
+                    )),
+                };
+                scvmm_client = Some(c);
+            }
+        }
+    }
+
+    // The machines are listed after SCVMM answered: a VM can only exist
+    // once its ScvmmMachine carries the identity, so every VM seen above has
+    // its ScvmmMachine in this list unless that was deleted.
+    let machines: Vec<ScvmmMachine> = if cluster_name.is_empty() {
+        vec![]
+    } else {
+        Api::<ScvmmMachine>::namespaced(client.clone(), &ns)
+            .list(
+                &ListParams::default()
+                    .labels(&format!("{}={cluster_name}", capi::CLUSTER_NAME_LABEL)),
+            )
+            .await?
+            .items
+    };
+    let names: Vec<String> = machines.iter().map(|m| m.name_any()).collect();
+    let unowned_machines: Vec<String> = machines
+        .iter()
+        .filter(|m| {
+            m.metadata.deletion_timestamp.is_none()
+                && !m
+                    .owner_references()
+                    .iter()
+                    .any(|r| r.kind == "Machine" && r.api_version.starts_with("cluster.x-k8s.io/"))
+        })
+        .map(|m| m.name_any())
+        .collect();
+
+    let orphans = match &info {
+        Some(i) => {
+            let all: Vec<ScvmmMachine> = Api::<ScvmmMachine>::namespaced(client.clone(), &ns)
+                .list(&ListParams::default())
+                .await?
+                .items;
+            let known: HashSet<String> = all
+                .iter()
+                .filter_map(|m| m.spec.provider_id.as_deref().and_then(request::instance_id))
+                .map(str::to_ascii_lowercase)
+                .collect();
+            let now = std::time::Instant::now();
+            let found: Vec<(String, String, Option<String>, String)> = i
+                .vms
+                .iter()
+                .filter(|v| {
+                    v.instance_id
+                        .as_deref()
+                        .is_some_and(|id| !known.contains(&id.to_ascii_lowercase()))
+                })
+                .map(|v| {
+                    (
+                        v.id.clone(),
+                        v.name.clone(),
+                        v.instance_id.clone(),
+                        v.status.clone(),
+                    )
+                })
+                .collect();
+            let ids: Vec<String> = found.iter().map(|f| f.0.clone()).collect();
+            let since = ctx
+                .orphans
+                .observe(&cluster_marker(&ns, &cluster_name), &ids, now);
+            found
+                .into_iter()
+                .zip(since)
+                .map(|((id, name, instance_id, status), first)| Orphan {
+                    id,
+                    name,
+                    instance_id,
+                    status,
+                    orphaned_for: now.saturating_duration_since(first),
+                })
+                .collect()
+        }
+        None => vec![],
+    };
+
+    let endpoint = endpoint(client, sc, &ns).await?;
+    let vip_claim_exists = if deleting && sc.spec.control_plane_endpoint_pool.is_some() {
+        Api::<IPAddressClaim>::namespaced(client.clone(), &ns)
+            .get_opt(&vip_claim_name(sc))
+            .await?
+            .is_some()
+    } else {
+        false
+    };
+
+    let observed = Observed {
+        deleting,
+        has_finalizer,
+        has_owner,
+        paused,
+        provisioned,
+        domains,
+        scvmm,
+        endpoint,
+        vip_claim_exists,
+        machines: names,
+        unowned_machines,
+        orphans: orphans.clone(),
+        orphan_policy: sc
+            .spec
+            .orphaned_vm_policy
+            .unwrap_or(OrphanedVmPolicy::Report),
+    };
+    Ok(World {
+        observed,
+        cluster_name,
+        client: scvmm_client,
+        server_version: info.map(|i| i.server.product_version),
+        orphans,
+    })
+}
+
+async fn endpoint(client: &kube::Client, sc: &ScvmmCluster, ns: &str) -> Result<Endpoint, Error> {
+    let given = sc.spec.control_plane_endpoint.clone().unwrap_or_default();
+    let port = given.port.unwrap_or(super::plan::DEFAULT_API_PORT);
+    if let Some(host) = given.host.filter(|h| !h.is_empty()) {
+        return Ok(Endpoint::Given { host, port });
+    }
+    let Some(pool) = &sc.spec.control_plane_endpoint_pool else {
+        return Ok(Endpoint::External);
+    };
+    let name = vip_claim_name(sc);
+    let Some(claim) = Api::<IPAddressClaim>::namespaced(client.clone(), ns)
+        .get_opt(&name)
+        .await?
+    else {
+        return Ok(Endpoint::Pool {
+            state: PoolState::NotClaimed,
+            port,
+        });
+    };
+    let state = match claim.status.as_ref().and_then(|s| s.address_ref.as_ref()) {
+        None => {
+            let why = claim
+                .status
+                .as_ref()
+                .and_then(|s| s.conditions.iter().find(|c| c.status == "False"))
+                .map(|c| format!(" ({}: {})", c.reason, c.message))
+                .unwrap_or_default();
+            PoolState::Waiting(format!(
+                "waiting for IPAddressClaim {ns}/{name} to get an address from {} {}{why}; check that the IPAM provider for {} runs and the pool has free addresses",
+                pool.kind, pool.name, pool.api_group
+            ))
+        }
+        Some(r) => match Api::<IPAddress>::namespaced(client.clone(), ns)
+            .get_opt(&r.name)
+            .await?
+        {
+            None => PoolState::Waiting(format!(
+                "IPAddressClaim {ns}/{name} points at IPAddress {} which does not exist yet",
+                r.name
+            )),
+            Some(ip) => match ip.spec.address.parse::<std::net::IpAddr>() {
+                Ok(a) => PoolState::Bound(a.to_string()),
+                Err(_) => PoolState::Invalid(format!(
+                    "IPAddress {ns}/{} holds {:?}, which is not an IP address; check the IPAM provider of {} {}",
+                    r.name, ip.spec.address, pool.kind, pool.name
+                )),
+            },
+        },
+    };
+    Ok(Endpoint::Pool { state, port })
+}

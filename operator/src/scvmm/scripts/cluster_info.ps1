@@ -1,0 +1,53 @@
+    # cluster_info: what the ScvmmCluster controller checks on every poll, in
+    # one run: the server and its version, each failure domain's cloud or
+    # host group (and how many hosts there take new VMs), and the VMs that
+    # carry this cluster's marker (for orphan detection).
+    $server = Get-SCVMMServer -ComputerName $p.server
+    $domains = @(foreach ($fd in @($p.failureDomains)) {
+        if ($null -eq $fd) { continue }
+        $problem = $null
+        $hosts = 0
+        if ([string]$fd.cloud) {
+            $clouds = @(Get-SCCloud -Name ([string]$fd.cloud) -ErrorAction SilentlyContinue | Where-Object { $null -ne $_ })
+            if ($clouds.Count -eq 0) {
+                $problem = "VMM has no cloud named '$($fd.cloud)' that the account can see"
+            } elseif ($clouds.Count -gt 1) {
+                $problem = "$($clouds.Count) clouds are named '$($fd.cloud)'; cloud names used by the provider must be unique"
+            } else {
+                foreach ($g in @($clouds[0].HostGroup)) {
+                    if ($null -eq $g) { continue }
+                    foreach ($h in @($g.AllChildHosts)) {
+                        if ($null -ne $h -and -not $h.MaintenanceHost -and $h.AvailableForPlacement -ne $false) { $hosts++ }
+                    }
+                }
+            }
+        }
+        if ($null -eq $problem -and [string]$fd.hostGroup) {
+            $groups = @(Get-SCVMHostGroup | Where-Object { [string]$_.Path -eq [string]$fd.hostGroup })
+            if ($groups.Count -eq 0) {
+                $problem = "VMM has no host group with the path '$($fd.hostGroup)' that the account can see"
+            } else {
+                $hosts = 0
+                foreach ($h in @($groups[0].AllChildHosts)) {
+                    if ($null -ne $h -and -not $h.MaintenanceHost -and $h.AvailableForPlacement -ne $false) { $hosts++ }
+                }
+                if ($hosts -eq 0) {
+                    $problem = "host group '$($fd.hostGroup)' has no host that takes new VMs (all are in maintenance mode or excluded from placement)"
+                }
+            }
+        }
+        @{ name = [string]$fd.name; problem = $problem; hosts = $hosts }
+    })
+    $vms = @()
+    if ([string]$p.cluster) {
+        $vms = @(foreach ($vm in @(Get-SCVirtualMachine -All)) {
+            if ($null -ne $vm -and (Get-CapiClusterMarker $vm) -eq [string]$p.cluster) {
+                @{ id = [string]$vm.ID; name = [string]$vm.Name; instanceId = (Get-CapiMarker $vm); status = [string]$vm.Status; host = [string]$vm.HostName }
+            }
+        })
+    }
+    $result = @{
+        server = @{ name = [string]$server.Name; productVersion = [string]$server.ProductVersion }
+        failureDomains = $domains
+        vms = $vms
+    }
