@@ -4,9 +4,11 @@
 pub mod cluster;
 pub mod common;
 pub mod machine;
+pub mod policies;
 
 pub use cluster::{ScvmmCluster, ScvmmClusterSpec, ScvmmClusterStatus, ScvmmClusterTemplate};
 pub use machine::{ScvmmMachine, ScvmmMachineSpec, ScvmmMachineStatus, ScvmmMachineTemplate};
+pub use policies::admission_policies;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;

@@ -7,11 +7,11 @@
 use clap::Parser;
 use e2e::testbed::TestCluster;
 use kube::Client;
-use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
+use kube::api::{Api, DynamicObject, PostParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use operator::api;
 use operator::controller::machine::{self, WatchOptions};
-use operator::controller::{Context, Settings};
+use operator::controller::{Context, Settings, cluster, template};
 use operator::metrics::Metrics;
 use scvmm_sim::backend::PowerShellBackend;
 use scvmm_sim::cli::Args;
@@ -103,6 +103,7 @@ impl Env {
             Arc::new(Metrics::default()),
             Settings {
                 resync: Duration::from_secs(30),
+                poll_interval: Duration::from_secs(5),
                 ..Settings::default()
             },
         );
@@ -112,11 +113,14 @@ impl Env {
             concurrency: 4,
         };
         self.ctx = Some(ctx.clone());
-        self.controller = Some(tokio::spawn(machine::run(
-            ctx,
-            opts,
-            std::future::pending(),
-        )));
+        self.controller = Some(tokio::spawn(async move {
+            futures::future::join3(
+                machine::run(ctx.clone(), opts.clone(), std::future::pending()),
+                cluster::run(ctx.clone(), opts.clone(), std::future::pending()),
+                template::run(ctx, opts, std::future::pending()),
+            )
+            .await;
+        }));
     }
 
     /// Kills the controller abruptly (the task is aborted wherever it is).
@@ -127,7 +131,8 @@ impl Env {
         }
     }
 
-    /// Credentials Secret, ScvmmCluster (reported provisioned) and Cluster.
+    /// Credentials Secret, ScvmmCluster and Cluster (the ScvmmCluster
+    /// controller reports the infrastructure provisioned).
     pub async fn create_cluster(&self, name: &str, password: &str) {
         let pp = PostParams::default();
         let secrets: Api<k8s_openapi::api::core::v1::Secret> =
@@ -159,19 +164,6 @@ impl Env {
                     ],
                 },
             })))
-            .await
-            .unwrap();
-        // The cluster reconciler is issue #6; until then the test says
-        // what it would: provisioned.
-        self.api("ScvmmCluster")
-            .patch_status(
-                name,
-                &PatchParams::apply("lifecycle-test").force(),
-                &Patch::Apply(json!({
-                    "apiVersion": gv, "kind": "ScvmmCluster",
-                    "status": {"initialization": {"provisioned": true}},
-                })),
-            )
             .await
             .unwrap();
         self.api("Cluster")

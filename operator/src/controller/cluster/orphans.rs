@@ -48,15 +48,24 @@ mod tests {
         let t1 = t0 + Duration::from_secs(60);
         let a = "a".to_string();
         let b = "b".to_string();
-        assert_eq!(clock.observe("ns/c", &[a.clone()], t0), vec![t0]);
+        assert_eq!(
+            clock.observe("ns/c", std::slice::from_ref(&a), t0),
+            vec![t0]
+        );
         assert_eq!(
             clock.observe("ns/c", &[a.clone(), b.clone()], t1),
             vec![t0, t1]
         );
         // a was adopted again: forgotten, and a new grace starts next time.
-        assert_eq!(clock.observe("ns/c", &[b.clone()], t1), vec![t1]);
+        assert_eq!(
+            clock.observe("ns/c", std::slice::from_ref(&b), t1),
+            vec![t1]
+        );
         let t2 = t1 + Duration::from_secs(5);
-        assert_eq!(clock.observe("ns/c", &[a.clone()], t2), vec![t2]);
+        assert_eq!(
+            clock.observe("ns/c", std::slice::from_ref(&a), t2),
+            vec![t2]
+        );
         // Clusters do not share clocks.
         assert_eq!(clock.observe("ns/other", &[a], t2), vec![t2]);
     }

@@ -4,6 +4,7 @@
 
 pub mod act;
 pub mod ipam;
+pub mod labels;
 pub mod observe;
 pub mod plan;
 pub mod request;
@@ -16,7 +17,7 @@ use crate::capi::{self, Cluster, IPAddressClaim, Machine};
 use crate::controller::Context;
 use crate::controller::conditions::{self, reasons, types};
 use futures::StreamExt;
-use kube::api::Api;
+use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::{Action as Requeue, Controller};
 use kube::runtime::events::{Event, EventType};
 use kube::runtime::reflector::{self, ObjectRef};
@@ -46,6 +47,11 @@ async fn reconcile_inner(sm: &ScvmmMachine, ctx: &Context) -> Result<Requeue, Er
     let plan = plan::plan(&world.observed);
     if plan.action != Action::Wait {
         info!(action = ?plan.action, "acting");
+    }
+    if starts_job(&plan.action) {
+        // Set before the job exists: `clusterctl move` must not copy the
+        // machine while SCVMM works on its VM.
+        set_block_move(sm, true, ctx).await?;
     }
     let outcome = match act::act(sm, &world, &plan.action, ctx).await {
         Ok(o) => o,
@@ -93,10 +99,100 @@ async fn reconcile_inner(sm: &ScvmmMachine, ctx: &Context) -> Result<Requeue, Er
     if Some(&status) != sm.status.as_ref() {
         act::apply_status(sm, &status, ctx).await?;
     }
+    let blocking = sm.annotations().contains_key(capi::BLOCK_MOVE_ANNOTATION);
+    if !starts_job(&plan.action) && world.client.is_some() {
+        // SCVMM was asked: the annotation follows the VM's job.
+        let busy = world.vm.as_ref().is_some_and(crate::scvmm::VmInfo::is_busy);
+        if busy != blocking {
+            set_block_move(sm, busy, ctx).await?;
+        }
+    }
+    if !world.observed.paused
+        && !world.observed.deleting
+        && let (Some(m), Some(vm)) = (&world.machine, &world.vm)
+    {
+        sync_placement_labels(m, vm, ctx).await?;
+    }
     Ok(match plan.requeue {
         Some(d) => Requeue::requeue(d),
+        None if world.observed.paused && blocking => Requeue::requeue(Duration::from_secs(5)),
         None => Requeue::requeue(ctx.settings.resync),
     })
+}
+
+/// Actions that submit an SCVMM job working on the VM for a while.
+fn starts_job(action: &Action) -> bool {
+    matches!(
+        action,
+        Action::CreateVm
+            | Action::StartVm
+            | Action::ShutdownVm
+            | Action::PowerOffVm
+            | Action::RemoveVm
+            | Action::RemoveFailedVm
+    )
+}
+
+/// Adds or removes `clusterctl.cluster.x-k8s.io/block-move`.
+async fn set_block_move(sm: &ScvmmMachine, on: bool, ctx: &Context) -> Result<(), Error> {
+    if sm.annotations().contains_key(capi::BLOCK_MOVE_ANNOTATION) == on {
+        return Ok(());
+    }
+    let api: Api<ScvmmMachine> =
+        Api::namespaced(ctx.client.clone(), &sm.namespace().unwrap_or_default());
+    let value = if on {
+        serde_json::Value::String("true".into())
+    } else {
+        serde_json::Value::Null
+    };
+    let patch =
+        serde_json::json!({"metadata": {"annotations": {capi::BLOCK_MOVE_ANNOTATION: value}}});
+    match api
+        .patch(
+            &sm.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(&patch),
+        )
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Keeps the Machine's host and host-group labels current (they change
+/// when VMM live-migrates the VM).
+async fn sync_placement_labels(
+    m: &Machine,
+    vm: &crate::scvmm::VmInfo,
+    ctx: &Context,
+) -> Result<(), Error> {
+    let want = labels::placement_labels(vm.host.as_deref(), vm.host_group.as_deref());
+    let have = m.labels();
+    if want.is_empty() || want.iter().all(|(k, v)| have.get(k) == Some(v)) {
+        return Ok(());
+    }
+    let api: Api<Machine> = Api::namespaced(ctx.client.clone(), &m.namespace().unwrap_or_default());
+    // Server-side apply under our own field manager: CAPI's MachineSet
+    // propagation (another manager) leaves these keys alone.
+    let patch = serde_json::json!({
+        "apiVersion": "cluster.x-k8s.io/v1beta2",
+        "kind": "Machine",
+        "metadata": {"name": m.name_any(), "labels": want},
+    });
+    match api
+        .patch(
+            &m.name_any(),
+            &PatchParams::apply(&format!("{}-placement", crate::controller::FIELD_MANAGER)),
+            &Patch::Apply(&patch),
+        )
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn failure_reason(action: &Action) -> &'static str {

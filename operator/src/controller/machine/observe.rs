@@ -137,7 +137,10 @@ pub async fn observe(sm: &ScvmmMachine, ctx: &Context) -> Result<World, Error> {
             .annotations()
             .get(SKIP_VM_DELETION_ANNOTATION)
             .is_some_and(|v| v == "true");
-    if has_identity && !paused && !skip {
+    // While paused SCVMM is read only to learn whether the job that set the
+    // block-move annotation finished (clusterctl move waits for that).
+    let blocking_move = sm.annotations().contains_key(capi::BLOCK_MOVE_ANNOTATION);
+    if has_identity && (!paused || blocking_move) && !skip {
         match &scvmm_cluster {
             None => {
                 scvmm = Scvmm::Misconfigured(format!(
