@@ -50,6 +50,11 @@ struct Args {
     )]
     scvmm_poll_interval_seconds: u64,
 
+    /// Seconds a VM must have been seen orphaned before a ScvmmCluster with
+    /// `orphanedVMPolicy: Delete` removes it.
+    #[arg(long, env = "SCVMM_CAPI_ORPHAN_GRACE_SECONDS", default_value_t = 300)]
+    orphan_grace_seconds: u64,
+
     /// WinRM connections per SCVMM endpoint (shared by every machine).
     #[arg(long, env = "SCVMM_CAPI_MAX_CONNECTIONS", default_value_t = 8)]
     max_connections_per_endpoint: usize,
@@ -157,6 +162,7 @@ async fn main() -> ExitCode {
         resync: Duration::from_secs(args.resync_seconds.max(10)),
         restart_powered_off: args.restart_powered_off_vms,
         poll_interval: Duration::from_secs(args.scvmm_poll_interval_seconds.max(5)),
+        orphan_grace: Duration::from_secs(args.orphan_grace_seconds),
     };
     let metrics = Arc::new(Metrics::default());
     let ctx = Context::new(client.clone(), metrics, settings);

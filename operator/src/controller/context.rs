@@ -19,6 +19,9 @@ pub struct Settings {
     /// How often each ScvmmCluster asks SCVMM for its server, failure
     /// domains and orphaned VMs (one WinRM call per cluster and poll).
     pub poll_interval: Duration,
+    /// How long a VM must have been seen orphaned before a cluster with
+    /// `orphanedVMPolicy: Delete` removes it.
+    pub orphan_grace: Duration,
 }
 
 impl Default for Settings {
@@ -28,6 +31,7 @@ impl Default for Settings {
             resync: Duration::from_secs(300),
             restart_powered_off: false,
             poll_interval: Duration::from_secs(60),
+            orphan_grace: super::cluster::plan::ORPHAN_GRACE,
         }
     }
 }

@@ -190,7 +190,7 @@ async fn emit_transitions(ctx: &Context, sc: &ScvmmCluster, new: &ScvmmClusterSt
         let policy = match sc.spec.orphaned_vm_policy {
             Some(crate::api::cluster::OrphanedVmPolicy::Delete) => format!(
                 "they will be powered off and removed {} s after they were first seen (orphanedVMPolicy: Delete)",
-                plan::ORPHAN_GRACE.as_secs()
+                ctx.settings.orphan_grace.as_secs()
             ),
             _ => "remove them in SCVMM, or set spec.orphanedVMPolicy: Delete to have the controller remove them".to_string(),
         };

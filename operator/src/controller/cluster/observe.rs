@@ -244,6 +244,7 @@ pub async fn observe(sc: &ScvmmCluster, ctx: &Context) -> Result<World, Error> {
             .spec
             .orphaned_vm_policy
             .unwrap_or(OrphanedVmPolicy::Report),
+        orphan_grace: ctx.settings.orphan_grace,
     };
     Ok(World {
         observed,

@@ -17,7 +17,7 @@
 //!   machines' own escape hatch applies;
 //! - orphaned VMs (our cluster marker, no ScvmmMachine) are reported; with
 //!   the `Delete` policy they are powered off and removed after
-//!   [`ORPHAN_GRACE`].
+//!   a grace period ([`ORPHAN_GRACE`] by default).
 
 use crate::api::cluster::OrphanedVmPolicy;
 use crate::api::common::FailureDomain;
@@ -25,9 +25,9 @@ use crate::controller::conditions::{Cond, reasons, types};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-/// How long a VM must have been seen orphaned before the `Delete` policy
-/// removes it (a ScvmmMachine being restored by `clusterctl move` or a
-/// backup gets this long to reappear).
+/// Default time a VM must have been seen orphaned before the `Delete`
+/// policy removes it (a ScvmmMachine being restored by `clusterctl move` or
+/// a backup gets this long to reappear).
 pub const ORPHAN_GRACE: Duration = Duration::from_secs(300);
 /// Port of the API endpoint when only the host comes from a pool.
 pub const DEFAULT_API_PORT: i32 = 6443;
@@ -145,6 +145,8 @@ pub struct Observed {
     pub orphans: Vec<Orphan>,
     /// What to do with them.
     pub orphan_policy: OrphanedVmPolicy,
+    /// How long an orphan must have been seen before it is deleted.
+    pub orphan_grace: Duration,
 }
 
 /// The one thing to do next.
@@ -532,7 +534,10 @@ fn orphan_action(o: &Observed, available: bool) -> Option<Action> {
     if o.orphan_policy != OrphanedVmPolicy::Delete || !available {
         return None;
     }
-    let due = o.orphans.iter().find(|v| v.orphaned_for >= ORPHAN_GRACE)?;
+    let due = o
+        .orphans
+        .iter()
+        .find(|v| v.orphaned_for >= o.orphan_grace)?;
     Some(match due.status.as_str() {
         "PowerOff" | "Stored" | "CreationFailed" | "Saved" => Action::RemoveOrphan(due.id.clone()),
         "Deleting" | "UnderCreation" | "UnderUpdate" | "Starting" | "PoweringOff" => return None,
