@@ -143,9 +143,68 @@ pub struct TestCluster {
 
 /// A free TCP port on 127.0.0.1 (released before use; callers start their
 /// server right away to keep the race window small).
+///
+/// Ports come from below the kernel's ephemeral range when there is room
+/// there: a port that `bind(0)` handed out and we released can be taken by
+/// the next outgoing connection of any process (every manager keeps several
+/// open to the API server), and the component meant to listen on it then
+/// fails with "address already in use". Candidates start at a random offset
+/// per process and never repeat within one, so parallel test beds rarely try
+/// the same port.
 pub fn free_port() -> Result<u16, Error> {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
+
+    let (low, high) = (10_000_u32, ephemeral_range_start().min(60_000));
+    if high <= low + 1_000 {
+        return any_port();
+    }
+    let span = high - low;
+    if NEXT.load(Ordering::Relaxed) == u32::MAX {
+        let _ = NEXT.compare_exchange(
+            u32::MAX,
+            random_u32() % span,
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
+    }
+    for _ in 0..512 {
+        let offset = NEXT.fetch_add(1, Ordering::Relaxed) % span;
+        let Ok(port) = u16::try_from(low + offset) else {
+            continue;
+        };
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return Ok(port);
+        }
+    }
+    any_port()
+}
+
+/// A port chosen by the kernel (`bind(0)`).
+fn any_port() -> Result<u16, Error> {
     let l = TcpListener::bind("127.0.0.1:0").map_err(Error::Port)?;
     Ok(l.local_addr().map_err(Error::Port)?.port())
+}
+
+/// First port of the kernel's ephemeral range (Linux default 32768).
+fn ephemeral_range_start() -> u32 {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32_768)
+}
+
+/// Randomness enough to spread processes over the port range.
+fn random_u32() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(std::process::id());
+    if let Ok(t) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        h.write_u128(t.as_nanos());
+    }
+    #[allow(clippy::cast_possible_truncation)]
+    let r = h.finish() as u32;
+    r
 }
 
 fn write(path: &Path, contents: &str) -> Result<(), Error> {
@@ -158,7 +217,9 @@ pub fn repository_crds() -> Result<Vec<CustomResourceDefinition>, Error> {
     read_crds(&dir)
 }
 
-/// Reads every `*.yaml` CRD in a directory, sorted by file name.
+/// Reads every CustomResourceDefinition in the `*.yaml` files of a directory,
+/// sorted by file name. Other documents (the admission policies that
+/// `crds/` also holds) are skipped.
 pub fn read_crds(dir: &Path) -> Result<Vec<CustomResourceDefinition>, Error> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(io_err(dir))?
@@ -166,16 +227,22 @@ pub fn read_crds(dir: &Path) -> Result<Vec<CustomResourceDefinition>, Error> {
         .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
         .collect();
     paths.sort();
-    paths
-        .iter()
-        .map(|p| {
-            let text = std::fs::read_to_string(p).map_err(io_err(p))?;
-            serde_saphyr::from_str(&text).map_err(|e| Error::Manifest {
-                path: p.clone(),
-                detail: e.to_string(),
-            })
-        })
-        .collect()
+    let mut crds = Vec::new();
+    for p in &paths {
+        let bad = |detail: String| Error::Manifest {
+            path: p.clone(),
+            detail,
+        };
+        let text = std::fs::read_to_string(p).map_err(io_err(p))?;
+        let docs: Vec<serde_json::Value> =
+            serde_saphyr::from_multiple(&text).map_err(|e| bad(e.to_string()))?;
+        for doc in docs {
+            if doc["kind"] == "CustomResourceDefinition" {
+                crds.push(serde_json::from_value(doc).map_err(|e| bad(e.to_string()))?);
+            }
+        }
+    }
+    Ok(crds)
 }
 
 impl TestCluster {
