@@ -1,9 +1,17 @@
 #!/usr/bin/env bash
 # Builds the local control plane used by tests (etcd, kube-apiserver,
 # kube-controller-manager, the Cluster API core and kubeadm bootstrap managers,
-# clusterctl) from the Go module proxy and caches it outside the repository.
+# clusterctl) and the optional add-on providers (the kubeadm control-plane
+# manager, the in-cluster IPAM provider) from the Go module proxy and caches
+# them outside the repository.
 #
-# Usage: e2e/testbed/build.sh [--print-dir]
+# Usage: e2e/testbed/build.sh [--print-dir] [COMPONENT...]
+#
+# Components (default: all of them):
+#   core             etcd, kube-apiserver, kube-controller-manager, CAPI core +
+#                    kubeadm bootstrap managers, clusterctl
+#   kcp              CAPI kubeadm control-plane manager (CAPI_VERSION)
+#   ipam-in-cluster  in-cluster IPAM provider (IPAM_IN_CLUSTER_VERSION)
 #
 # Environment:
 #   SCVMM_TESTBED_CACHE  cache root (default: ${XDG_CACHE_HOME:-$HOME/.cache}/scvmm-capi-testbed)
@@ -26,6 +34,18 @@ if [[ "${1:-}" == "--print-dir" ]]; then
   echo "$cache"
   exit 0
 fi
+
+components=("$@")
+[[ ${#components[@]} -gt 0 ]] || components=(core kcp ipam-in-cluster)
+for c in "${components[@]}"; do
+  case "$c" in
+    core | kcp | ipam-in-cluster) ;;
+    *)
+      echo "error: unknown component '$c' (known: core, kcp, ipam-in-cluster)" >&2
+      exit 2
+      ;;
+  esac
+done
 
 command -v go >/dev/null || {
   echo "error: the go command is not on PATH; install Go >= 1.26 (the test bed builds Kubernetes from the Go module proxy)" >&2
@@ -128,10 +148,67 @@ copy_capi_manifests() {
   touch "$out/.manifests-complete"
 }
 
+# The kubeadm control-plane manager (KCP) at CAPI_VERSION: its own cache entry,
+# so adding it never invalidates capi-<version>.
+build_capi_kcp() {
+  local out="$cache/capi-kcp-$CAPI_VERSION"
+  [[ -f "$out/.complete" ]] && return 0
+  log "building the Cluster API kubeadm control-plane manager $CAPI_VERSION"
+  local dir src t0=$SECONDS
+  dir="$(workdir_for capi-kcp)"
+  (
+    cd "$dir"
+    go mod edit -require="sigs.k8s.io/cluster-api@$CAPI_VERSION" -require="sigs.k8s.io/cluster-api/api@$CAPI_VERSION"
+    go mod tidy
+    rm -rf "$out"
+    mkdir -p "$out/bin" "$out/crds" "$out/webhooks"
+    local ld="-s -w -X sigs.k8s.io/cluster-api/version.gitVersion=$CAPI_VERSION -X sigs.k8s.io/cluster-api/version.gitTreeState=clean"
+    CGO_ENABLED=0 go build -trimpath -ldflags "$ld" -o "$out/bin/kubeadm-control-plane-manager" sigs.k8s.io/cluster-api/controlplane/kubeadm
+    src="$(go list -m -f '{{.Dir}}' "sigs.k8s.io/cluster-api")"
+    cp "$src"/controlplane/kubeadm/config/crd/bases/*.yaml "$out/crds/"
+    cp "$src/controlplane/kubeadm/config/webhook/manifests.yaml" "$out/webhooks/"
+    chmod -R u+w "$out/crds" "$out/webhooks"
+  )
+  touch "$out/.complete"
+  log "kubeadm control-plane manager built in $((SECONDS - t0)) s"
+}
+
+# The in-cluster IPAM provider, built with its own dependency set.
+build_ipam_in_cluster() {
+  local out="$cache/ipam-in-cluster-$IPAM_IN_CLUSTER_VERSION"
+  [[ -f "$out/.complete" ]] && return 0
+  log "building the in-cluster IPAM provider $IPAM_IN_CLUSTER_VERSION"
+  local dir src t0=$SECONDS mod=sigs.k8s.io/cluster-api-ipam-provider-in-cluster
+  dir="$(workdir_for ipam-in-cluster)"
+  (
+    cd "$dir"
+    go mod edit -require="$mod@$IPAM_IN_CLUSTER_VERSION"
+    go mod tidy
+    rm -rf "$out"
+    mkdir -p "$out/bin" "$out/crds" "$out/webhooks"
+    local ld="-s -w -X $mod/version.gitVersion=$IPAM_IN_CLUSTER_VERSION -X $mod/version.gitTreeState=clean"
+    CGO_ENABLED=0 go build -trimpath -ldflags "$ld" -o "$out/bin/ipam-in-cluster-manager" "$mod"
+    src="$(go list -m -f '{{.Dir}}' "$mod")"
+    cp "$src"/config/crd/bases/*.yaml "$out/crds/"
+    cp "$src/config/webhook/manifests.yaml" "$out/webhooks/"
+    chmod -R u+w "$out/crds" "$out/webhooks"
+  )
+  touch "$out/.complete"
+  log "in-cluster IPAM provider built in $((SECONDS - t0)) s"
+}
+
 start=$SECONDS
-build_etcd
-build_kubernetes
-build_capi
-copy_capi_manifests
+for c in "${components[@]}"; do
+  case "$c" in
+    core)
+      build_etcd
+      build_kubernetes
+      build_capi
+      copy_capi_manifests
+      ;;
+    kcp) build_capi_kcp ;;
+    ipam-in-cluster) build_ipam_in_cluster ;;
+  esac
+done
 rm -rf "$cache/work"
-log "test bed ready in $cache ($((SECONDS - start)) s)"
+log "test bed ready in $cache ($((SECONDS - start)) s; components: ${components[*]})"
