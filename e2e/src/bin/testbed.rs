@@ -2,11 +2,11 @@
 //!
 //! - `testbed build`: build (once) and cache the binaries, then print their versions.
 //! - `testbed versions`: print the pinned versions and where the binaries are.
-//! - `testbed up [--capi]`: start a control plane, print its kubeconfig path,
-//!   and keep it running until Ctrl-C.
+//! - `testbed up [--capi] [--kcp] [--ipam-in-cluster]`: start a control plane,
+//!   print its kubeconfig path, and keep it running until Ctrl-C.
 
 use clap::{Parser, Subcommand};
-use e2e::testbed::{Binaries, TestCluster, cache_dir};
+use e2e::testbed::{Binaries, Builder, Component, TestCluster, cache_dir};
 use std::process::{Command, ExitCode};
 
 #[derive(Parser)]
@@ -23,7 +23,8 @@ enum Cmd {
     /// Print the versions in use and the cache directory, without building.
     Versions,
     /// Measure start-up time: start and stop the control plane RUNS times
-    /// (with and without the Cluster API managers) and print the figures.
+    /// (alone, with the Cluster API managers, and with KCP and in-cluster
+    /// IPAM too) and print the figures.
     Bench {
         /// How many starts to time per configuration.
         #[arg(long, default_value_t = 5)]
@@ -34,6 +35,12 @@ enum Cmd {
         /// Also run the Cluster API core and kubeadm bootstrap managers.
         #[arg(long)]
         capi: bool,
+        /// Also run the kubeadm control-plane manager (implies --capi).
+        #[arg(long)]
+        kcp: bool,
+        /// Also run the in-cluster IPAM provider (implies --capi).
+        #[arg(long)]
+        ipam_in_cluster: bool,
     },
 }
 
@@ -49,31 +56,49 @@ fn version_of(path: &std::path::Path, args: &[&str]) -> String {
 }
 
 fn print_versions(b: &Binaries) {
-    println!("cache:                     {}", cache_dir().display());
+    let built = |c: Component| {
+        if b.present(c) { "" } else { " (not built)" }
+    };
+    println!("cache:                         {}", cache_dir().display());
     println!(
-        "pinned:                    Kubernetes {}, etcd {}, Cluster API {}",
-        b.versions.kubernetes, b.versions.etcd, b.versions.capi
+        "pinned:                        Kubernetes {}, etcd {}, Cluster API {}, in-cluster IPAM {}",
+        b.versions.kubernetes, b.versions.etcd, b.versions.capi, b.versions.ipam_in_cluster
     );
     println!(
-        "etcd:                      {}",
+        "etcd:                          {}",
         version_of(&b.etcd, &["--version"])
     );
     println!(
-        "kube-apiserver:            {}",
+        "kube-apiserver:                {}",
         version_of(&b.kube_apiserver, &["--version"])
     );
     println!(
-        "kube-controller-manager:   {}",
+        "kube-controller-manager:       {}",
         version_of(&b.kube_controller_manager, &["--version"])
     );
     println!(
-        "clusterctl:                {}",
+        "clusterctl:                    {}",
         version_of(&b.clusterctl, &["version", "-o", "short"])
     );
-    println!("capi-manager:              {}", b.capi_manager.display());
     println!(
-        "kubeadm-bootstrap-manager: {}",
+        "capi-manager:                  {}",
+        b.capi_manager.display()
+    );
+    println!(
+        "kubeadm-bootstrap-manager:     {}",
         b.kubeadm_bootstrap_manager.display()
+    );
+    println!(
+        "kubeadm-control-plane-manager: {} ({}){}",
+        b.kcp_manager.display(),
+        b.versions.capi,
+        built(Component::Kcp)
+    );
+    println!(
+        "ipam-in-cluster-manager:       {} ({}){}",
+        b.ipam_in_cluster_manager.display(),
+        b.versions.ipam_in_cluster,
+        built(Component::IpamInCluster)
     );
 }
 
@@ -96,12 +121,21 @@ async fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Cmd::Bench { runs } => bench(runs).await,
-        Cmd::Up { capi } => {
-            let builder = if capi {
-                TestCluster::builder().with_capi()
-            } else {
-                TestCluster::builder()
-            };
+        Cmd::Up {
+            capi,
+            kcp,
+            ipam_in_cluster,
+        } => {
+            let mut builder = TestCluster::builder();
+            if capi {
+                builder = builder.with_capi();
+            }
+            if kcp {
+                builder = builder.with_kcp();
+            }
+            if ipam_in_cluster {
+                builder = builder.with_ipam_in_cluster();
+            }
             let cluster = match builder.start().await {
                 Ok(c) => c,
                 Err(e) => {
@@ -126,6 +160,9 @@ async fn main() -> ExitCode {
     }
 }
 
+/// How one benchmarked configuration is built.
+type MakeBuilder = fn() -> Builder;
+
 /// Times `runs` cold starts of each configuration and prints min / median /
 /// max, in seconds. Binaries must already be built (`testbed build`).
 async fn bench(runs: usize) -> ExitCode {
@@ -133,20 +170,24 @@ async fn bench(runs: usize) -> ExitCode {
     println!("test bed start-up time over {runs} runs (seconds; binaries already cached)");
     println!("| configuration | min | median | max |");
     println!("|---|---|---|---|");
-    for (label, capi) in [
+    let configurations: [(&str, MakeBuilder); 3] = [
         (
             "etcd + kube-apiserver + kube-controller-manager + our CRDs",
-            false,
+            TestCluster::builder,
         ),
-        ("… + Cluster API core and kubeadm bootstrap managers", true),
-    ] {
+        (
+            "… + Cluster API core and kubeadm bootstrap managers",
+            || TestCluster::builder().with_capi(),
+        ),
+        (
+            "… + kubeadm control-plane manager + in-cluster IPAM provider",
+            || TestCluster::builder().with_kcp().with_ipam_in_cluster(),
+        ),
+    ];
+    for (label, builder) in configurations {
         let mut times = Vec::with_capacity(runs);
         for _ in 0..runs {
-            let builder = if capi {
-                TestCluster::builder().with_capi()
-            } else {
-                TestCluster::builder()
-            };
+            let builder = builder();
             match builder.start().await {
                 Ok(c) => times.push(c.started_in().as_secs_f64()),
                 Err(e) => {

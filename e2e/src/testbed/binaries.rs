@@ -12,7 +12,10 @@ use std::process::Command;
 pub struct Versions {
     pub kubernetes: String,
     pub etcd: String,
+    /// Cluster API: core, kubeadm bootstrap and kubeadm control-plane managers.
     pub capi: String,
+    /// `sigs.k8s.io/cluster-api-ipam-provider-in-cluster`.
+    pub ipam_in_cluster: String,
 }
 
 const VERSIONS_ENV: &str = include_str!("../../testbed/versions.env");
@@ -32,6 +35,7 @@ impl Versions {
             kubernetes: get("KUBERNETES_VERSION"),
             etcd: get("ETCD_VERSION"),
             capi: get("CAPI_VERSION"),
+            ipam_in_cluster: get("IPAM_IN_CLUSTER_VERSION"),
         }
     }
 }
@@ -54,6 +58,46 @@ pub struct Binaries {
     pub capi_core_webhooks: PathBuf,
     /// Kubeadm bootstrap admission webhooks (`manifests.yaml`).
     pub capi_kubeadm_webhooks: PathBuf,
+    /// Kubeadm control-plane manager (KCP), component [`Component::Kcp`].
+    pub kcp_manager: PathBuf,
+    /// KCP CRDs (`*.yaml`).
+    pub kcp_crds: PathBuf,
+    /// KCP admission webhooks (`manifests.yaml`).
+    pub kcp_webhooks: PathBuf,
+    /// In-cluster IPAM provider manager, component [`Component::IpamInCluster`].
+    pub ipam_in_cluster_manager: PathBuf,
+    /// In-cluster IPAM CRDs (`*.yaml`: InClusterIPPool, GlobalInClusterIPPool
+    /// and the prefix pools).
+    pub ipam_in_cluster_crds: PathBuf,
+    /// In-cluster IPAM admission webhooks (`manifests.yaml`).
+    pub ipam_in_cluster_webhooks: PathBuf,
+}
+
+/// A separately built and cached part of the test bed: one argument of
+/// `build.sh`, one or more `<cache>/<name>-<version>/` entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Component {
+    /// etcd, kube-apiserver, kube-controller-manager, the CAPI core and
+    /// kubeadm bootstrap managers, clusterctl.
+    Core,
+    /// The CAPI kubeadm control-plane manager (`<cache>/capi-kcp-<CAPI_VERSION>`).
+    Kcp,
+    /// The in-cluster IPAM provider (`<cache>/ipam-in-cluster-<version>`).
+    IpamInCluster,
+}
+
+impl Component {
+    /// Every component, in build order.
+    pub const ALL: [Component; 3] = [Component::Core, Component::Kcp, Component::IpamInCluster];
+
+    /// The component's name on `build.sh`'s command line.
+    pub fn build_arg(self) -> &'static str {
+        match self {
+            Component::Core => "core",
+            Component::Kcp => "kcp",
+            Component::IpamInCluster => "ipam-in-cluster",
+        }
+    }
 }
 
 fn build_script() -> PathBuf {
@@ -81,6 +125,8 @@ impl Binaries {
         let k8s = root.join(format!("kubernetes-{}", v.kubernetes));
         let etcd = root.join(format!("etcd-{}", v.etcd));
         let capi = root.join(format!("capi-{}", v.capi));
+        let kcp = root.join(format!("capi-kcp-{}", v.capi));
+        let ipam = root.join(format!("ipam-in-cluster-{}", v.ipam_in_cluster));
         Self {
             etcd: etcd.join("bin/etcd"),
             kube_apiserver: k8s.join("bin/kube-apiserver"),
@@ -92,40 +138,67 @@ impl Binaries {
             capi_kubeadm_crds: capi.join("crds/bootstrap-kubeadm"),
             capi_core_webhooks: capi.join("webhooks/core/manifests.yaml"),
             capi_kubeadm_webhooks: capi.join("webhooks/bootstrap-kubeadm/manifests.yaml"),
+            kcp_manager: kcp.join("bin/kubeadm-control-plane-manager"),
+            kcp_crds: kcp.join("crds"),
+            kcp_webhooks: kcp.join("webhooks/manifests.yaml"),
+            ipam_in_cluster_manager: ipam.join("bin/ipam-in-cluster-manager"),
+            ipam_in_cluster_crds: ipam.join("crds"),
+            ipam_in_cluster_webhooks: ipam.join("webhooks/manifests.yaml"),
             versions: v,
         }
     }
 
-    fn all_present(&self) -> bool {
-        [
-            &self.etcd,
-            &self.kube_apiserver,
-            &self.kube_controller_manager,
-            &self.capi_manager,
-            &self.kubeadm_bootstrap_manager,
-            &self.clusterctl,
-            &self.capi_core_webhooks,
-            &self.capi_kubeadm_webhooks,
-        ]
-        .iter()
-        .all(|p| p.is_file())
+    /// Whether every file of `component` is in the cache.
+    pub fn present(&self, component: Component) -> bool {
+        let files: &[&PathBuf] = match component {
+            Component::Core => &[
+                &self.etcd,
+                &self.kube_apiserver,
+                &self.kube_controller_manager,
+                &self.capi_manager,
+                &self.kubeadm_bootstrap_manager,
+                &self.clusterctl,
+                &self.capi_core_webhooks,
+                &self.capi_kubeadm_webhooks,
+            ],
+            Component::Kcp => &[&self.kcp_manager, &self.kcp_webhooks],
+            Component::IpamInCluster => &[
+                &self.ipam_in_cluster_manager,
+                &self.ipam_in_cluster_webhooks,
+            ],
+        };
+        files.iter().all(|p| p.is_file())
     }
 
-    /// Locates the binaries, building them first (once per machine and
-    /// version; 15-40 minutes on 2 cores) when they are missing.
+    /// Locates every component, building the missing ones first (once per
+    /// machine and version; 15-40 minutes on 2 cores for the core).
     pub fn ensure() -> Result<Self, Error> {
+        Self::ensure_components(&Component::ALL)
+    }
+
+    /// Locates the binaries, building the missing ones among `components`
+    /// first; other components are neither built nor checked.
+    pub fn ensure_components(components: &[Component]) -> Result<Self, Error> {
         let found = Self::locate();
-        if found.all_present() {
+        let missing: Vec<Component> = components
+            .iter()
+            .copied()
+            .filter(|c| !found.present(*c))
+            .collect();
+        if missing.is_empty() {
             return Ok(found);
         }
         let script = build_script();
+        let args: Vec<&str> = missing.iter().map(|c| c.build_arg()).collect();
         eprintln!(
-            "test bed: control-plane binaries missing in {}; building them with {} (first run only)",
+            "test bed: {} missing in {}; building with {} (first run only)",
+            args.join(", "),
             cache_dir().display(),
             script.display()
         );
         let status = Command::new("bash")
             .arg(&script)
+            .args(&args)
             .status()
             .map_err(|source| Error::Build {
                 detail: format!("could not run {}: {source}", script.display()),
@@ -133,13 +206,14 @@ impl Binaries {
         if !status.success() {
             return Err(Error::Build {
                 detail: format!(
-                    "{} exited with {status}; run `just testbed` to see the whole build log",
-                    script.display()
+                    "{} {} exited with {status}; run `just testbed` to see the whole build log",
+                    script.display(),
+                    args.join(" ")
                 ),
             });
         }
         let built = Self::locate();
-        if built.all_present() {
+        if missing.iter().all(|c| built.present(*c)) {
             Ok(built)
         } else {
             Err(Error::Build {

@@ -1,7 +1,8 @@
-//! The Cluster API core manager and the kubeadm bootstrap manager on the
-//! local control plane: their CRDs (with conversion pointed at the local
-//! webhook server), the processes, and their admission webhooks rewritten from
-//! in-cluster Services to loopback URLs, as envtest does.
+//! The Cluster API core manager and the kubeadm bootstrap manager (and, on
+//! request, the kubeadm control-plane manager and the in-cluster IPAM
+//! provider) on the local control plane: their CRDs (with conversion pointed
+//! at the local webhook server), the processes, and their admission webhooks
+//! rewritten from in-cluster Services to loopback URLs, as envtest does.
 
 use super::pki::Ca;
 use super::{Error, TestCluster, free_port, http_ok, install_crds, kube_err, read_crds};
@@ -13,6 +14,16 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+/// Which command line a manager takes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Flags {
+    /// The managers of `sigs.k8s.io/cluster-api` (core, bootstrap, KCP).
+    ClusterApi,
+    /// The in-cluster IPAM provider: kubebuilder-style probe flag, no
+    /// feature gates, no klog verbosity flag.
+    IpamInCluster,
+}
+
 struct Manager {
     name: &'static str,
     binary: PathBuf,
@@ -20,12 +31,66 @@ struct Manager {
     webhooks: PathBuf,
     webhook_port: u16,
     health_port: u16,
+    flags: Flags,
+}
+
+impl Manager {
+    fn new(
+        name: &'static str,
+        binary: &Path,
+        crds: &Path,
+        webhooks: &Path,
+        flags: Flags,
+    ) -> Result<Self, Error> {
+        Ok(Self {
+            name,
+            binary: binary.to_path_buf(),
+            crds: crds.to_path_buf(),
+            webhooks: webhooks.to_path_buf(),
+            webhook_port: free_port()?,
+            health_port: free_port()?,
+            flags,
+        })
+    }
+
+    fn args(&self, cert_dir: &Path) -> Result<Vec<String>, Error> {
+        let diagnostics = free_port()?;
+        let mut args = vec![
+            "--leader-elect=false".into(),
+            format!("--webhook-port={}", self.webhook_port),
+            format!("--webhook-cert-dir={}", cert_dir.display()),
+            format!("--diagnostics-address=127.0.0.1:{diagnostics}"),
+            "--insecure-diagnostics=true".into(),
+        ];
+        match self.flags {
+            Flags::ClusterApi => args.extend([
+                format!("--health-addr=127.0.0.1:{}", self.health_port),
+                // Runtime extensions are not part of the test bed.
+                "--feature-gates=MachinePool=true,ClusterTopology=true".into(),
+                "--v=2".into(),
+            ]),
+            Flags::IpamInCluster => args.push(format!(
+                "--health-probe-bind-address=127.0.0.1:{}",
+                self.health_port
+            )),
+        }
+        Ok(args)
+    }
+}
+
+/// The optional managers that run beside the CAPI core and kubeadm
+/// bootstrap managers.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Addons {
+    pub kcp: bool,
+    pub ipam_in_cluster: bool,
 }
 
 pub(super) async fn start(
     cluster: &mut TestCluster,
     client: &Client,
     ca: &Ca,
+    addons: Addons,
 ) -> Result<(), Error> {
     let b = cluster.binaries().clone();
     let cert_dir = cluster.dir().join("webhook-certs");
@@ -43,24 +108,40 @@ pub(super) async fn start(
     }
     let ca_bundle = base64::engine::general_purpose::STANDARD.encode(ca.cert_pem.as_bytes());
 
-    let managers = [
-        Manager {
-            name: "capi-manager",
-            binary: b.capi_manager.clone(),
-            crds: b.capi_core_crds.clone(),
-            webhooks: b.capi_core_webhooks.clone(),
-            webhook_port: free_port()?,
-            health_port: free_port()?,
-        },
-        Manager {
-            name: "kubeadm-bootstrap-manager",
-            binary: b.kubeadm_bootstrap_manager.clone(),
-            crds: b.capi_kubeadm_crds.clone(),
-            webhooks: b.capi_kubeadm_webhooks.clone(),
-            webhook_port: free_port()?,
-            health_port: free_port()?,
-        },
+    let mut managers = vec![
+        Manager::new(
+            "capi-manager",
+            &b.capi_manager,
+            &b.capi_core_crds,
+            &b.capi_core_webhooks,
+            Flags::ClusterApi,
+        )?,
+        Manager::new(
+            "kubeadm-bootstrap-manager",
+            &b.kubeadm_bootstrap_manager,
+            &b.capi_kubeadm_crds,
+            &b.capi_kubeadm_webhooks,
+            Flags::ClusterApi,
+        )?,
     ];
+    if addons.kcp {
+        managers.push(Manager::new(
+            "kubeadm-control-plane-manager",
+            &b.kcp_manager,
+            &b.kcp_crds,
+            &b.kcp_webhooks,
+            Flags::ClusterApi,
+        )?);
+    }
+    if addons.ipam_in_cluster {
+        managers.push(Manager::new(
+            "ipam-in-cluster-manager",
+            &b.ipam_in_cluster_manager,
+            &b.ipam_in_cluster_crds,
+            &b.ipam_in_cluster_webhooks,
+            Flags::IpamInCluster,
+        )?);
+    }
 
     for m in &managers {
         let mut crds = read_crds(&m.crds)?;
@@ -89,21 +170,11 @@ pub(super) async fn start(
 
     let kubeconfig = cluster.kubeconfig_path().display().to_string();
     for m in &managers {
-        let diagnostics = free_port()?;
+        let args = m.args(&cert_dir)?;
         cluster.supervisor_mut().spawn(
             m.name,
             &m.binary,
-            &[
-                "--leader-elect=false".into(),
-                format!("--webhook-port={}", m.webhook_port),
-                format!("--webhook-cert-dir={}", cert_dir.display()),
-                format!("--health-addr=127.0.0.1:{}", m.health_port),
-                format!("--diagnostics-address=127.0.0.1:{diagnostics}"),
-                "--insecure-diagnostics=true".into(),
-                // Runtime extensions are not part of the test bed.
-                "--feature-gates=MachinePool=true,ClusterTopology=true".into(),
-                "--v=2".into(),
-            ],
+            &args,
             &[("KUBECONFIG", kubeconfig.clone())],
         )?;
     }
@@ -111,14 +182,18 @@ pub(super) async fn start(
     let limit = Duration::from_secs(120);
     for m in &managers {
         let deadline = Instant::now() + limit;
-        while !http_ok(m.health_port, "/readyz").await {
+        // Not every manager's /readyz covers its webhook server (the IPAM
+        // provider's is a plain ping), so the webhook port must accept too:
+        // admission webhooks fail closed.
+        while !(http_ok(m.health_port, "/readyz").await && port_open(m.webhook_port).await) {
             cluster.check_alive()?;
             if Instant::now() > deadline {
                 return Err(Error::Timeout {
                     what: m.name.into(),
                     seconds: limit.as_secs(),
                     detail: format!(
-                        "/readyz never answered 200; log:\n{}",
+                        "/readyz never answered 200 or the webhook port {} never opened; log:\n{}",
+                        m.webhook_port,
                         cluster.log_tail(m.name, 40)
                     ),
                 });
@@ -128,6 +203,12 @@ pub(super) async fn start(
         install_webhooks(client, m, &ca_bundle).await?;
     }
     Ok(())
+}
+
+async fn port_open(port: u16) -> bool {
+    tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_ok()
 }
 
 /// Applies a manager's admission webhook configurations with every

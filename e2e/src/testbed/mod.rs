@@ -1,6 +1,7 @@
 //! A real local Kubernetes control plane for tests: etcd, kube-apiserver and
 //! kube-controller-manager (and, on request, the Cluster API core and kubeadm
-//! bootstrap managers) as local processes on loopback, in the spirit of
+//! bootstrap managers, the kubeadm control-plane manager and the in-cluster
+//! IPAM provider) as local processes on loopback, in the spirit of
 //! controller-runtime's envtest. No Docker engine is needed.
 //!
 //! ```no_run
@@ -16,7 +17,7 @@ mod capi;
 mod pki;
 mod supervisor;
 
-pub use binaries::{Binaries, Versions, cache_dir};
+pub use binaries::{Binaries, Component, Versions, cache_dir};
 
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
@@ -87,6 +88,8 @@ pub(crate) fn kube_err(doing: impl Into<String>) -> impl FnOnce(kube::Error) -> 
 pub struct Builder {
     controller_manager: bool,
     capi: bool,
+    kcp: bool,
+    ipam_in_cluster: bool,
     crds: Option<Vec<CustomResourceDefinition>>,
 }
 
@@ -95,6 +98,8 @@ impl Default for Builder {
         Self {
             controller_manager: true,
             capi: false,
+            kcp: false,
+            ipam_in_cluster: false,
             crds: None,
         }
     }
@@ -106,6 +111,39 @@ impl Builder {
     pub fn with_capi(mut self) -> Self {
         self.capi = true;
         self
+    }
+
+    /// Also run the Cluster API kubeadm control-plane manager (KCP) at the
+    /// same version, with its CRDs, conversion and admission webhooks.
+    /// Implies [`Builder::with_capi`].
+    pub fn with_kcp(mut self) -> Self {
+        self.capi = true;
+        self.kcp = true;
+        self
+    }
+
+    /// Also run the in-cluster IPAM provider (`InClusterIPPool`,
+    /// `GlobalInClusterIPPool` and the prefix pools), with its CRDs,
+    /// conversion and admission webhooks; it fulfils
+    /// `ipam.cluster.x-k8s.io/v1beta2` IPAddressClaims. Implies
+    /// [`Builder::with_capi`] (the claims, addresses and the Cluster it
+    /// checks for a pause are CAPI core types).
+    pub fn with_ipam_in_cluster(mut self) -> Self {
+        self.capi = true;
+        self.ipam_in_cluster = true;
+        self
+    }
+
+    /// The cached components this configuration runs.
+    pub fn components(&self) -> Vec<Component> {
+        let mut c = vec![Component::Core];
+        if self.kcp {
+            c.push(Component::Kcp);
+        }
+        if self.ipam_in_cluster {
+            c.push(Component::IpamInCluster);
+        }
+        c
     }
 
     /// Skip kube-controller-manager (no garbage collection, no namespace
@@ -258,11 +296,13 @@ impl TestCluster {
 
     async fn start_with(opts: Builder) -> Result<Self, Error> {
         let started = Instant::now();
-        let binaries = tokio::task::spawn_blocking(Binaries::ensure)
-            .await
-            .map_err(|e| Error::Build {
-                detail: e.to_string(),
-            })??;
+        let components = opts.components();
+        let binaries =
+            tokio::task::spawn_blocking(move || Binaries::ensure_components(&components))
+                .await
+                .map_err(|e| Error::Build {
+                    detail: e.to_string(),
+                })??;
         let dir = tempfile::Builder::new()
             .prefix("scvmm-testbed-")
             .tempdir()
@@ -385,7 +425,11 @@ impl TestCluster {
         install_crds(&client, &crds).await?;
 
         if opts.capi {
-            capi::start(&mut cluster, &client, &ca).await?;
+            let addons = capi::Addons {
+                kcp: opts.kcp,
+                ipam_in_cluster: opts.ipam_in_cluster,
+            };
+            capi::start(&mut cluster, &client, &ca, addons).await?;
         }
         cluster.supervisor.check_alive()?;
         cluster.started_in = started.elapsed();
@@ -457,7 +501,8 @@ impl TestCluster {
     }
 
     /// The last lines of one component's log (`etcd`, `kube-apiserver`,
-    /// `kube-controller-manager`, `capi-manager`, `kubeadm-bootstrap-manager`).
+    /// `kube-controller-manager`, `capi-manager`, `kubeadm-bootstrap-manager`,
+    /// `kubeadm-control-plane-manager`, `ipam-in-cluster-manager`).
     pub fn log_tail(&self, component: &str, lines: usize) -> String {
         self.supervisor.log_tail(component, lines)
     }
