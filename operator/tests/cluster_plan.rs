@@ -1,6 +1,8 @@
 //! The ScvmmCluster planner over many paths: examples for each rule, and
 //! properties that must hold whatever was observed.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use operator::api::cluster::OrphanedVmPolicy;
 use operator::controller::cluster::plan::{
     Action, DomainSpec, Endpoint, Observed, Orphan, PoolState, Scvmm, plan,

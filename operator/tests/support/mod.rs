@@ -52,9 +52,24 @@ pub struct Env {
 
 impl Env {
     pub async fn start(prefix: &str) -> Env {
-        let tb = TestCluster::builder()
-            .with_crds(api::crds())
-            .with_capi()
+        Env::start_with(prefix, false).await
+    }
+
+    /// Like [`Env::start`], with the in-cluster IPAM provider running too
+    /// when `ipam` is set.
+    pub async fn start_with(prefix: &str, ipam: bool) -> Env {
+        // RUST_LOG=operator=debug shows the controllers' logs with the test's.
+        if std::env::var_os("RUST_LOG").is_some() {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+                .with_test_writer()
+                .try_init();
+        }
+        let mut builder = TestCluster::builder().with_crds(api::crds()).with_capi();
+        if ipam {
+            builder = builder.with_ipam_in_cluster();
+        }
+        let tb = builder
             .start()
             .await
             .expect("test bed with Cluster API starts");
@@ -104,6 +119,7 @@ impl Env {
             Settings {
                 resync: Duration::from_secs(30),
                 poll_interval: Duration::from_secs(5),
+                orphan_grace: Duration::from_secs(3),
                 ..Settings::default()
             },
         );
@@ -346,4 +362,25 @@ pub async fn reason(env: &Env, name: &str, type_: &str, reason: &str, timeout: D
         |v| condition(v, type_).is_some_and(|c| c["reason"] == reason),
     )
     .await
+}
+
+/// A fingerprint of every write SCVMM has seen: jobs submitted, VMs, files
+/// in libraries and on hosts, and IP grants. Reads leave it unchanged.
+pub fn scvmm_writes(env: &Env) -> (u64, usize, usize, usize) {
+    let vmm = env.sim.vmm.lock().unwrap();
+    let s = vmm.state();
+    (s.job_seq, s.vms.len(), s.files.len(), s.allocations.len())
+}
+
+/// Applies an object with server-side apply (as `kubectl apply
+/// --server-side` would).
+pub async fn apply(env: &Env, api: &Api<DynamicObject>, v: Value) {
+    let name = v["metadata"]["name"].as_str().unwrap().to_string();
+    api.patch(
+        &name,
+        &kube::api::PatchParams::apply("cluster-test").force(),
+        &kube::api::Patch::Apply(v),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("applying {name} in {}: {e}", env.ns));
 }
