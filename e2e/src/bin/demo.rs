@@ -6,15 +6,14 @@
 //! down. `--exit-when-provisioned` stops once every machine is provisioned
 //! (used by the tests).
 //!
-//! Not yet: the ScvmmCluster controller (issue #6; the demo reports the
-//! cluster's infrastructure as provisioned itself) and Nodes joining a
-//! workload cluster (issue #7), so Machines stop at Provisioned.
+//! Not yet: Nodes joining a workload cluster (issue #7), so Machines stop
+//! at Provisioned.
 
 use clap::Parser;
 use e2e::manifests;
 use e2e::testbed::TestCluster;
 use kube::Client;
-use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
+use kube::api::{Api, DynamicObject, ListParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use serde_json::Value;
 use std::process::ExitCode;
@@ -197,20 +196,24 @@ async fn main() -> ExitCode {
     };
     let sim_port = sim.handle.local_addr().port();
 
-    // Our machine controller.
+    // Our controllers: ScvmmCluster, ScvmmMachine, ScvmmMachineTemplate.
     let ctx = operator::controller::Context::new(
         client.clone(),
         Arc::new(operator::metrics::Metrics::default()),
-        operator::controller::Settings::default(),
-    );
-    let controller = tokio::spawn(operator::controller::machine::run(
-        ctx,
-        operator::controller::machine::WatchOptions {
-            namespace: Some(NAMESPACE.into()),
-            watch_filter: None,
-            concurrency: 10,
+        operator::controller::Settings {
+            poll_interval: Duration::from_secs(10),
+            ..operator::controller::Settings::default()
         },
-        std::future::pending(),
+    );
+    let opts = operator::controller::machine::WatchOptions {
+        namespace: Some(NAMESPACE.into()),
+        watch_filter: None,
+        concurrency: 10,
+    };
+    let controller = tokio::spawn(futures::future::join3(
+        operator::controller::machine::run(ctx.clone(), opts.clone(), std::future::pending()),
+        operator::controller::cluster::run(ctx.clone(), opts.clone(), std::future::pending()),
+        operator::controller::template::run(ctx, opts, std::future::pending()),
     ));
 
     let sample = SAMPLE.replace("port: 5985", &format!("port: {sim_port}"));
@@ -225,34 +228,10 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
-    // Until the ScvmmCluster controller exists (issue #6), the demo reports
-    // the cluster's infrastructure as provisioned itself.
-    let status = serde_json::json!({
-        "apiVersion": "infrastructure.cluster.x-k8s.io/v1alpha1", "kind": "ScvmmCluster",
-        "status": {"initialization": {"provisioned": true}},
-    });
-    if let Err(e) = api(
-        &client,
-        "infrastructure.cluster.x-k8s.io",
-        "v1alpha1",
-        "ScvmmCluster",
-    )
-    .patch_status(
-        "demo",
-        &PatchParams::apply("scvmm-demo").force(),
-        &Patch::Apply(&status),
-    )
-    .await
-    {
-        eprintln!("demo: marking the ScvmmCluster provisioned failed: {e}");
-        return ExitCode::FAILURE;
-    }
-
     let header = format!(
         "control plane ready in {:.1} s\n  export KUBECONFIG={}\n  logs: {}\n\
          scvmm-sim: http://127.0.0.1:{sim_port}/sim/ (live page; user CORP\\capi-svc, password scvmm-sim), WinRM at /wsman\n\
-         not yet: the ScvmmCluster controller (issue #6, the demo marks the cluster provisioned) and Nodes\n\
-         joining a workload cluster (issue #7), so Machines stop at Provisioned.\n\
+         not yet: Nodes joining a workload cluster (issue #7), so Machines stop at Provisioned.\n\
          Press Ctrl-C to stop and remove everything.\n",
         cluster.started_in().as_secs_f64(),
         cluster.kubeconfig_path().display(),
