@@ -205,7 +205,7 @@ async fn main() -> ExitCode {
             ..operator::controller::Settings::default()
         },
     );
-    let opts = operator::controller::machine::WatchOptions {
+    let opts = operator::controller::WatchOptions {
         namespace: Some(NAMESPACE.into()),
         watch_filter: None,
         concurrency: 10,

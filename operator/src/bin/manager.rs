@@ -4,8 +4,8 @@
 
 use clap::Parser;
 use operator::controller::connection::ConnectionDefaults;
-use operator::controller::machine::{self, WatchOptions};
 use operator::controller::{Context, Settings};
+use operator::controller::{WatchOptions, machine};
 use operator::controller::{cluster, template};
 use operator::http::{Readiness, serve_metrics, serve_probes};
 use operator::leader::LeaderElector;

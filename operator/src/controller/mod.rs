@@ -8,9 +8,11 @@ pub mod connection;
 pub mod context;
 pub mod machine;
 pub mod quantity;
+pub mod shared;
 pub mod template;
 
 pub use context::{Context, Settings};
+pub use shared::WatchOptions;
 
 /// Field manager for every write the controller makes.
 pub const FIELD_MANAGER: &str = "scvmm-capi-manager";

@@ -6,7 +6,7 @@ use crate::Error;
 use crate::api::ScvmmMachineTemplate;
 use crate::api::machine::{NodeInfo, ScvmmMachineSpec, ScvmmMachineTemplateStatus};
 use crate::capi::{self, Cluster};
-use crate::controller::machine::{WatchOptions, backoff};
+use crate::controller::shared::{self, WatchOptions};
 use crate::controller::{Context, FIELD_MANAGER};
 use futures::StreamExt;
 use kube::api::{Api, Patch, PatchParams};
@@ -99,12 +99,8 @@ pub async fn reconcile(t: Arc<ScvmmMachineTemplate>, ctx: Arc<Context>) -> Resul
 }
 
 fn error_policy(t: Arc<ScvmmMachineTemplate>, err: &Error, ctx: Arc<Context>) -> Requeue {
-    let key = format!(
-        "template:{}/{}",
-        t.namespace().unwrap_or_default(),
-        t.name_any()
-    );
-    let delay = backoff(ctx.failures.bump(&key));
+    let key = shared::failure_key("template", t.namespace().as_deref(), &t.name_any());
+    let delay = shared::backoff(ctx.failures.bump(&key));
     warn!(template = %key, error = %err, retry_in = ?delay, "reconcile failed");
     Requeue::requeue(delay)
 }
@@ -116,14 +112,8 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) {
     let client = ctx.client.clone();
-    let mut wc = watcher::Config::default();
-    if let Some(f) = &opts.watch_filter {
-        wc = wc.labels(&format!("{}={f}", capi::WATCH_FILTER_LABEL));
-    }
-    let api: Api<ScvmmMachineTemplate> = match &opts.namespace {
-        Some(ns) => Api::namespaced(client, ns),
-        None => Api::all(client),
-    };
+    let wc = opts.watcher_config();
+    let api: Api<ScvmmMachineTemplate> = opts.api(&client);
     let (reader, writer) = kube::runtime::reflector::store::<ScvmmMachineTemplate>();
     let stream = watcher(api, wc)
         .default_backoff()
@@ -152,10 +142,10 @@ pub async fn run(
             let ctx = ctx.clone();
             async move {
                 if let Ok((obj, _)) = r {
-                    ctx.failures.reset(&format!(
-                        "template:{}/{}",
-                        obj.namespace.clone().unwrap_or_default(),
-                        obj.name
+                    ctx.failures.reset(&shared::failure_key(
+                        "template",
+                        obj.namespace.as_deref(),
+                        &obj.name,
                     ));
                 }
             }

@@ -5,7 +5,7 @@ use super::plan::Action;
 use crate::Error;
 use crate::api::{ScvmmCluster, ScvmmClusterStatus, ScvmmMachine};
 use crate::capi::{IPAddressClaim, IPAddressClaimSpec, IpPoolReference};
-use crate::controller::{CLUSTER_FINALIZER, Context, FIELD_MANAGER};
+use crate::controller::{CLUSTER_FINALIZER, Context, FIELD_MANAGER, shared};
 use crate::scvmm::StopMode;
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use kube::{Resource, ResourceExt};
@@ -25,13 +25,7 @@ pub async fn act(
     let name = sc.name_any();
     match action {
         Action::Wait => {}
-        Action::AddFinalizer => {
-            let mut finalizers = sc.finalizers().to_vec();
-            finalizers.push(CLUSTER_FINALIZER.to_string());
-            let patch = json!({"metadata": {"finalizers": finalizers, "resourceVersion": sc.resource_version()}});
-            api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
-                .await?;
-        }
+        Action::AddFinalizer => shared::add_finalizer(ctx, sc, CLUSTER_FINALIZER).await?,
         Action::ClaimVip => {
             let pool = sc
                 .spec
@@ -103,39 +97,18 @@ pub async fn act(
         Action::DeleteMachines(names) => {
             let machines: Api<ScvmmMachine> = Api::namespaced(ctx.client.clone(), &ns);
             for m in names {
-                match machines.delete(m, &DeleteParams::background()).await {
-                    Ok(_) => {}
-                    Err(kube::Error::Api(e)) if e.code == 404 => {}
-                    Err(e) => return Err(e.into()),
-                }
+                shared::gone_is_fine(machines.delete(m, &DeleteParams::background()).await)?;
             }
         }
         Action::ReleaseVip => {
-            match Api::<IPAddressClaim>::namespaced(ctx.client.clone(), &ns)
-                .delete(&vip_claim_name(sc), &DeleteParams::background())
-                .await
-            {
-                Ok(_) => {}
-                Err(kube::Error::Api(e)) if e.code == 404 => {}
-                Err(e) => return Err(e.into()),
-            }
+            shared::gone_is_fine(
+                Api::<IPAddressClaim>::namespaced(ctx.client.clone(), &ns)
+                    .delete(&vip_claim_name(sc), &DeleteParams::background())
+                    .await,
+            )?;
         }
         Action::RemoveFinalizer => {
-            let finalizers: Vec<String> = sc
-                .finalizers()
-                .iter()
-                .filter(|f| *f != CLUSTER_FINALIZER)
-                .cloned()
-                .collect();
-            let patch = json!({"metadata": {"finalizers": finalizers, "resourceVersion": sc.resource_version()}});
-            match api
-                .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
-                .await
-            {
-                Ok(_) => {}
-                Err(kube::Error::Api(e)) if e.code == 404 => {}
-                Err(e) => return Err(e.into()),
-            }
+            shared::remove_finalizer(ctx, sc, CLUSTER_FINALIZER).await?;
             return Ok(true);
         }
     }
@@ -156,23 +129,5 @@ pub async fn apply_status(
     status: &ScvmmClusterStatus,
     ctx: &Context,
 ) -> Result<(), Error> {
-    let api: Api<ScvmmCluster> =
-        Api::namespaced(ctx.client.clone(), &sc.namespace().unwrap_or_default());
-    let patch = json!({
-        "apiVersion": format!("{}/{}", crate::api::GROUP, crate::api::VERSION),
-        "kind": "ScvmmCluster",
-        "status": status,
-    });
-    match api
-        .patch_status(
-            &sc.name_any(),
-            &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(&patch),
-        )
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
-        Err(e) => Err(e.into()),
-    }
+    shared::apply_status(ctx, sc, status).await
 }

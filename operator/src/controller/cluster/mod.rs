@@ -15,11 +15,10 @@ use crate::api::{ScvmmCluster, ScvmmMachine};
 use crate::capi::{self, Cluster, IPAddressClaim};
 use crate::controller::Context;
 use crate::controller::conditions::{self, types};
-use crate::controller::machine::{WatchOptions, backoff};
+use crate::controller::shared::{self, WatchOptions};
 use futures::StreamExt;
-use kube::api::Api;
 use kube::runtime::controller::{Action as Requeue, Controller};
-use kube::runtime::events::{Event, EventType};
+use kube::runtime::events::EventType;
 use kube::runtime::reflector::{self, ObjectRef};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Resource, ResourceExt};
@@ -210,26 +209,13 @@ async fn emit_transitions(ctx: &Context, sc: &ScvmmCluster, new: &ScvmmClusterSt
 }
 
 async fn publish(ctx: &Context, sc: &ScvmmCluster, type_: EventType, reason: &str, note: &str) {
-    let ev = Event {
-        type_,
-        reason: reason.to_string(),
-        note: Some(note.chars().take(1000).collect()),
-        action: "Reconcile".into(),
-        secondary: None,
-    };
-    if let Err(e) = ctx.recorder.publish(&ev, &sc.object_ref(&())).await {
-        warn!(error = %e, "could not publish an event");
-    }
+    shared::publish(ctx, sc, type_, reason, note).await;
 }
 
 /// Backoff after a failed reconcile, per object.
 pub fn error_policy(sc: Arc<ScvmmCluster>, err: &Error, ctx: Arc<Context>) -> Requeue {
-    let key = format!(
-        "cluster:{}/{}",
-        sc.namespace().unwrap_or_default(),
-        sc.name_any()
-    );
-    let delay = backoff(ctx.failures.bump(&key));
+    let key = shared::failure_key("cluster", sc.namespace().as_deref(), &sc.name_any());
+    let delay = shared::backoff(ctx.failures.bump(&key));
     warn!(cluster = %key, error = %err, category = err.category(), retry_in = ?delay, "reconcile failed");
     Requeue::requeue(delay)
 }
@@ -238,26 +224,7 @@ pub fn error_policy(sc: Arc<ScvmmCluster>, err: &Error, ctx: Arc<Context>) -> Re
 /// annotations (pause, managed-by), labels, owners and deletion — not our
 /// own status writes.
 fn trigger_hash(sc: &ScvmmCluster) -> Option<u64> {
-    let mut h = DefaultHasher::new();
-    let m = sc.meta();
-    m.generation.hash(&mut h);
-    m.finalizers.hash(&mut h);
-    m.annotations.hash(&mut h);
-    m.labels.hash(&mut h);
-    m.owner_references
-        .as_ref()
-        .map(|o| {
-            o.iter()
-                .map(|r| (&r.uid, &r.kind, &r.name))
-                .collect::<Vec<_>>()
-        })
-        .hash(&mut h);
-    m.deletion_timestamp
-        .as_ref()
-        .map(|t| t.0.as_second())
-        .hash(&mut h);
-    m.uid.hash(&mut h);
-    Some(h.finish())
+    Some(shared::metadata_hash(sc))
 }
 
 /// What of a Cluster matters here: pause and the infrastructure reference.
@@ -292,16 +259,6 @@ fn machine_hash(m: &ScvmmMachine) -> Option<u64> {
     Some(h.finish())
 }
 
-fn api<K>(client: &kube::Client, ns: &Option<String>) -> Api<K>
-where
-    K: Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>,
-{
-    match ns {
-        Some(ns) => Api::namespaced(client.clone(), ns),
-        None => Api::all(client.clone()),
-    }
-}
-
 /// Runs the ScvmmCluster controller until `shutdown` resolves.
 pub async fn run(
     ctx: Arc<Context>,
@@ -309,23 +266,20 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) {
     let client = ctx.client.clone();
-    let mut wc = watcher::Config::default();
-    if let Some(f) = &opts.watch_filter {
-        wc = wc.labels(&format!("{}={f}", capi::WATCH_FILTER_LABEL));
-    }
+    let wc = opts.watcher_config();
     let (reader, writer) = reflector::store::<ScvmmCluster>();
-    let clusters = watcher(api::<ScvmmCluster>(&client, &opts.namespace), wc.clone())
+    let clusters = watcher(opts.api::<ScvmmCluster>(&client), wc.clone())
         .default_backoff()
         .reflect(writer)
         .applied_objects()
         .predicate_filter(trigger_hash, Default::default());
-    let capi_clusters = watcher(api::<Cluster>(&client, &opts.namespace), wc.clone())
+    let capi_clusters = watcher(opts.api::<Cluster>(&client), wc.clone())
         .default_backoff()
         .applied_objects()
         .predicate_filter(cluster_hash, Default::default());
     // Deletions matter (the cluster's deletion waits for them), so the raw
     // event stream is used rather than applied objects only.
-    let machines = watcher(api::<ScvmmMachine>(&client, &opts.namespace), wc.clone())
+    let machines = watcher(opts.api::<ScvmmMachine>(&client), wc.clone())
         .default_backoff()
         .touched_objects()
         .predicate_filter(machine_hash, Default::default());
@@ -334,7 +288,7 @@ pub async fn run(
     Controller::for_stream(clusters, reader)
         .with_config(config)
         .owns(
-            api::<IPAddressClaim>(&client, &opts.namespace),
+            opts.api::<IPAddressClaim>(&client),
             watcher::Config::default(),
         )
         .watches_stream(capi_clusters, |c: Cluster| {
@@ -366,10 +320,10 @@ pub async fn run(
             let ctx = ctx.clone();
             async move {
                 if let Ok((obj, _)) = r {
-                    ctx.failures.reset(&format!(
-                        "cluster:{}/{}",
-                        obj.namespace.clone().unwrap_or_default(),
-                        obj.name
+                    ctx.failures.reset(&shared::failure_key(
+                        "cluster",
+                        obj.namespace.as_deref(),
+                        &obj.name,
                     ));
                 }
             }

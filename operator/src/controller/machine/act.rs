@@ -7,7 +7,7 @@ use super::request::{self, ResolvedDevice};
 use crate::Error;
 use crate::api::ScvmmMachine;
 use crate::bootstrap::{SeedSpec, build_iso, render};
-use crate::controller::{Context, FIELD_MANAGER, MACHINE_FINALIZER};
+use crate::controller::{Context, MACHINE_FINALIZER, shared};
 use crate::scvmm::{ScvmmClient, StopMode};
 use kube::ResourceExt;
 use kube::api::{Api, Patch, PatchParams};
@@ -66,15 +66,7 @@ pub async fn act(
     let mut out = Outcome::default();
     match action {
         Action::Wait => {}
-        Action::AddFinalizer => {
-            let mut finalizers = sm.finalizers().to_vec();
-            finalizers.push(MACHINE_FINALIZER.to_string());
-            // The resourceVersion guards against dropping someone else's
-            // finalizer added in between.
-            let patch = json!({"metadata": {"finalizers": finalizers, "resourceVersion": sm.resource_version()}});
-            api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
-                .await?;
-        }
+        Action::AddFinalizer => shared::add_finalizer(ctx, sm, MACHINE_FINALIZER).await?,
         Action::ChooseIdentity => {
             let id = uuid::Uuid::new_v4().to_string();
             // Persisted before anything is sent to SCVMM: every later step,
@@ -176,11 +168,11 @@ pub async fn act(
                     .await?;
                 }
             }
-            remove_finalizer(&api, sm).await?;
+            shared::remove_finalizer(ctx, sm, MACHINE_FINALIZER).await?;
             out.finalized = true;
         }
         Action::AbandonVm => {
-            remove_finalizer(&api, sm).await?;
+            shared::remove_finalizer(ctx, sm, MACHINE_FINALIZER).await?;
             out.finalized = true;
         }
     }
@@ -205,29 +197,6 @@ fn scvmm_pool_devices(sm: &ScvmmMachine, world: &World) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-async fn remove_finalizer(api: &Api<ScvmmMachine>, sm: &ScvmmMachine) -> Result<(), Error> {
-    let finalizers: Vec<String> = sm
-        .finalizers()
-        .iter()
-        .filter(|f| *f != MACHINE_FINALIZER)
-        .cloned()
-        .collect();
-    let patch =
-        json!({"metadata": {"finalizers": finalizers, "resourceVersion": sm.resource_version()}});
-    match api
-        .patch(
-            &sm.name_any(),
-            &PatchParams::default(),
-            &Patch::Merge(&patch),
-        )
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
-        Err(e) => Err(e.into()),
-    }
 }
 
 async fn create(sm: &ScvmmMachine, world: &World, ctx: &Context) -> Result<(), Error> {
@@ -303,23 +272,5 @@ pub async fn apply_status(
     status: &crate::api::ScvmmMachineStatus,
     ctx: &Context,
 ) -> Result<(), Error> {
-    let api: Api<ScvmmMachine> =
-        Api::namespaced(ctx.client.clone(), &sm.namespace().unwrap_or_default());
-    let patch = json!({
-        "apiVersion": format!("{}/{}", crate::api::GROUP, crate::api::VERSION),
-        "kind": "ScvmmMachine",
-        "status": status,
-    });
-    match api
-        .patch_status(
-            &sm.name_any(),
-            &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(&patch),
-        )
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
-        Err(e) => Err(e.into()),
-    }
+    shared::apply_status(ctx, sm, status).await
 }

@@ -74,4 +74,23 @@ mod tests {
         assert_eq!(host_value(&long).as_deref(), Some("h".repeat(60).as_str()));
         assert_eq!(label_value("\\\\"), None);
     }
+
+    proptest::proptest! {
+        /// Whatever VMM reports, the value is a valid label value or none,
+        /// and a valid value is kept as it is.
+        #[test]
+        fn values_are_always_valid_label_values(raw in "\\PC{0,100}") {
+            if let Some(v) = label_value(&raw) {
+                proptest::prop_assert!(v.len() <= 63 && !v.is_empty());
+                proptest::prop_assert!(v.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)));
+                proptest::prop_assert!(v.starts_with(|c: char| c.is_ascii_alphanumeric()));
+                proptest::prop_assert!(v.ends_with(|c: char| c.is_ascii_alphanumeric()));
+            }
+        }
+
+        #[test]
+        fn valid_values_are_kept(raw in "[a-zA-Z0-9]([a-zA-Z0-9._-]{0,61}[a-zA-Z0-9])?") {
+            proptest::prop_assert_eq!(label_value(&raw), Some(raw.clone()));
+        }
+    }
 }

@@ -16,10 +16,11 @@ use crate::api::{ScvmmCluster, ScvmmMachine};
 use crate::capi::{self, Cluster, IPAddressClaim, Machine};
 use crate::controller::Context;
 use crate::controller::conditions::{self, reasons, types};
+use crate::controller::shared::{self, WatchOptions};
 use futures::StreamExt;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::{Action as Requeue, Controller};
-use kube::runtime::events::{Event, EventType};
+use kube::runtime::events::EventType;
 use kube::runtime::reflector::{self, ObjectRef};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Resource, ResourceExt};
@@ -267,31 +268,17 @@ async fn emit_transitions(
 }
 
 async fn publish(ctx: &Context, sm: &ScvmmMachine, type_: EventType, reason: &str, note: &str) {
-    let ev = Event {
-        type_,
-        reason: reason.to_string(),
-        note: Some(note.chars().take(1000).collect()),
-        action: "Reconcile".into(),
-        secondary: None,
-    };
-    if let Err(e) = ctx.recorder.publish(&ev, &sm.object_ref(&())).await {
-        warn!(error = %e, "could not publish an event");
-    }
+    shared::publish(ctx, sm, type_, reason, note).await;
 }
 
 /// Backoff after a failed reconcile: the kube-runtime scheduler keeps one
 /// entry per object, so each object backs off on its own.
 pub fn error_policy(sm: Arc<ScvmmMachine>, err: &Error, ctx: Arc<Context>) -> Requeue {
-    let key = format!("{}/{}", sm.namespace().unwrap_or_default(), sm.name_any());
+    let key = shared::failure_key("machine", sm.namespace().as_deref(), &sm.name_any());
     let attempt = ctx.failures.bump(&key);
-    let delay = backoff(attempt);
+    let delay = shared::backoff(attempt);
     warn!(machine = %key, error = %err, category = err.category(), retry_in = ?delay, "reconcile failed");
     Requeue::requeue(delay)
-}
-
-/// 1 s, 2 s, 4 s, ... capped at 5 minutes.
-pub fn backoff(attempt: u32) -> Duration {
-    Duration::from_secs(1u64 << attempt.min(8)).min(Duration::from_secs(300))
 }
 
 /// Hash of what should trigger a reconcile: spec (generation), finalizers,
@@ -299,26 +286,7 @@ pub fn backoff(attempt: u32) -> Duration {
 /// references (the Machine) and deletion. Status changes (our own writes)
 /// do not trigger.
 fn trigger_hash(sm: &ScvmmMachine) -> Option<u64> {
-    let mut h = DefaultHasher::new();
-    let m = sm.meta();
-    m.generation.hash(&mut h);
-    m.finalizers.hash(&mut h);
-    m.annotations.hash(&mut h);
-    m.labels.hash(&mut h);
-    m.owner_references
-        .as_ref()
-        .map(|o| {
-            o.iter()
-                .map(|r| (&r.uid, &r.kind, &r.name))
-                .collect::<Vec<_>>()
-        })
-        .hash(&mut h);
-    m.deletion_timestamp
-        .as_ref()
-        .map(|t| t.0.as_second())
-        .hash(&mut h);
-    m.uid.hash(&mut h);
-    Some(h.finish())
+    Some(shared::metadata_hash(sm))
 }
 
 /// What of a Machine the reconciler reads: the bootstrap Secret name, the
@@ -366,27 +334,6 @@ fn scvmm_cluster_hash(c: &ScvmmCluster) -> Option<u64> {
     Some(h.finish())
 }
 
-/// Watch settings.
-#[derive(Debug, Clone, Default)]
-pub struct WatchOptions {
-    /// Only this namespace (all when None).
-    pub namespace: Option<String>,
-    /// Only objects labelled `cluster.x-k8s.io/watch-filter=<value>`.
-    pub watch_filter: Option<String>,
-    /// Reconciles running at once.
-    pub concurrency: u16,
-}
-
-fn api<K>(client: &kube::Client, ns: &Option<String>) -> Api<K>
-where
-    K: Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>,
-{
-    match ns {
-        Some(ns) => Api::namespaced(client.clone(), ns),
-        None => Api::all(client.clone()),
-    }
-}
-
 /// Runs the machine controller until `shutdown` resolves.
 pub async fn run(
     ctx: Arc<Context>,
@@ -394,12 +341,9 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) {
     let client = ctx.client.clone();
-    let mut wc = watcher::Config::default();
-    if let Some(f) = &opts.watch_filter {
-        wc = wc.labels(&format!("{}={f}", capi::WATCH_FILTER_LABEL));
-    }
+    let wc = opts.watcher_config();
     let (reader, writer) = reflector::store::<ScvmmMachine>();
-    let machines = watcher(api::<ScvmmMachine>(&client, &opts.namespace), wc.clone())
+    let machines = watcher(opts.api::<ScvmmMachine>(&client), wc.clone())
         .default_backoff()
         .reflect(writer)
         .applied_objects()
@@ -407,15 +351,15 @@ pub async fn run(
     // CAPI updates Machines and Clusters often (status, conditions); only
     // the fields we read should wake a machine up, or every such update
     // would cost an SCVMM lookup.
-    let capi_machines = watcher(api::<Machine>(&client, &opts.namespace), wc.clone())
+    let capi_machines = watcher(opts.api::<Machine>(&client), wc.clone())
         .default_backoff()
         .applied_objects()
         .predicate_filter(machine_hash, Default::default());
-    let clusters = watcher(api::<Cluster>(&client, &opts.namespace), wc.clone())
+    let clusters = watcher(opts.api::<Cluster>(&client), wc.clone())
         .default_backoff()
         .applied_objects()
         .predicate_filter(cluster_hash, Default::default());
-    let scvmm_clusters = watcher(api::<ScvmmCluster>(&client, &opts.namespace), wc.clone())
+    let scvmm_clusters = watcher(opts.api::<ScvmmCluster>(&client), wc.clone())
         .default_backoff()
         .applied_objects()
         .predicate_filter(scvmm_cluster_hash, Default::default());
@@ -425,7 +369,7 @@ pub async fn run(
     Controller::for_stream(machines, reader)
         .with_config(config)
         .owns(
-            api::<IPAddressClaim>(&client, &opts.namespace),
+            opts.api::<IPAddressClaim>(&client),
             watcher::Config::default(),
         )
         .watches_stream(capi_machines, |m: Machine| {
@@ -458,10 +402,10 @@ pub async fn run(
             let ctx = ctx.clone();
             async move {
                 if let Ok((obj, _)) = r {
-                    ctx.failures.reset(&format!(
-                        "{}/{}",
-                        obj.namespace.clone().unwrap_or_default(),
-                        obj.name
+                    ctx.failures.reset(&shared::failure_key(
+                        "machine",
+                        obj.namespace.as_deref(),
+                        &obj.name,
                     ));
                 }
             }

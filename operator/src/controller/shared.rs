@@ -1,0 +1,185 @@
+//! What the reconcilers share on the Kubernetes side: watch scope
+//! (`--namespace`, `--watch-filter`), the trigger hash over the metadata a
+//! reconcile reads, backoff, Events, and writes that tolerate the object
+//! having gone meanwhile.
+
+use super::Context;
+use crate::Error;
+use crate::capi;
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::events::{Event, EventType};
+use kube::runtime::watcher;
+use kube::{Resource, ResourceExt};
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::time::Duration;
+use tracing::warn;
+
+/// Watch settings of one controller.
+#[derive(Debug, Clone, Default)]
+pub struct WatchOptions {
+    /// Only this namespace (all when None).
+    pub namespace: Option<String>,
+    /// Only objects labelled `cluster.x-k8s.io/watch-filter=<value>`.
+    pub watch_filter: Option<String>,
+    /// Reconciles running at once.
+    pub concurrency: u16,
+}
+
+impl WatchOptions {
+    /// The watcher configuration honouring `--watch-filter`.
+    pub fn watcher_config(&self) -> watcher::Config {
+        let wc = watcher::Config::default();
+        match &self.watch_filter {
+            Some(f) => wc.labels(&format!("{}={f}", capi::WATCH_FILTER_LABEL)),
+            None => wc,
+        }
+    }
+
+    /// The API of `K` in the watched namespace (or all namespaces).
+    pub fn api<K>(&self, client: &kube::Client) -> Api<K>
+    where
+        K: Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>,
+    {
+        match &self.namespace {
+            Some(ns) => Api::namespaced(client.clone(), ns),
+            None => Api::all(client.clone()),
+        }
+    }
+}
+
+/// Hash of the metadata that should trigger a reconcile of our own objects:
+/// generation (spec), finalizers, annotations (pause, skip-vm-deletion,
+/// managed-by), labels (cluster name), owner references, deletion and
+/// identity. Our own status writes do not change it.
+pub fn metadata_hash<K: Resource>(obj: &K) -> u64 {
+    let mut h = DefaultHasher::new();
+    let m = obj.meta();
+    m.generation.hash(&mut h);
+    m.finalizers.hash(&mut h);
+    m.annotations.hash(&mut h);
+    m.labels.hash(&mut h);
+    m.owner_references
+        .as_ref()
+        .map(|o| {
+            o.iter()
+                .map(|r| (&r.uid, &r.kind, &r.name))
+                .collect::<Vec<_>>()
+        })
+        .hash(&mut h);
+    m.deletion_timestamp
+        .as_ref()
+        .map(|t| t.0.as_second())
+        .hash(&mut h);
+    m.uid.hash(&mut h);
+    h.finish()
+}
+
+/// 1 s, 2 s, 4 s, ... capped at 5 minutes.
+pub fn backoff(attempt: u32) -> Duration {
+    Duration::from_secs(1u64 << attempt.min(8)).min(Duration::from_secs(300))
+}
+
+/// The backoff key of an object for a controller.
+pub fn failure_key(controller: &str, namespace: Option<&str>, name: &str) -> String {
+    format!("{controller}:{}/{name}", namespace.unwrap_or_default())
+}
+
+/// Records an Event on `obj`; a failure to record is logged, not returned
+/// (an Event is never worth failing a reconcile for).
+pub async fn publish<K>(ctx: &Context, obj: &K, type_: EventType, reason: &str, note: &str)
+where
+    K: Resource<DynamicType = ()>,
+{
+    let ev = Event {
+        type_,
+        reason: reason.to_string(),
+        note: Some(note.chars().take(1000).collect()),
+        action: "Reconcile".into(),
+        secondary: None,
+    };
+    if let Err(e) = ctx.recorder.publish(&ev, &obj.object_ref(&())).await {
+        warn!(error = %e, "could not publish an event");
+    }
+}
+
+/// Treats "not found" as done: the object went away meanwhile.
+pub fn gone_is_fine<T>(r: Result<T, kube::Error>) -> Result<(), Error> {
+    match r {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Server-side apply of an object's whole status (we own all of it).
+pub async fn apply_status<K, S>(ctx: &Context, obj: &K, status: &S) -> Result<(), Error>
+where
+    K: Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+    S: serde::Serialize,
+{
+    let api: Api<K> = Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
+    let patch = serde_json::json!({
+        "apiVersion": K::api_version(&()),
+        "kind": K::kind(&()),
+        "status": status,
+    });
+    gone_is_fine(
+        api.patch_status(
+            &obj.name_any(),
+            &PatchParams::apply(super::FIELD_MANAGER).force(),
+            &Patch::Apply(&patch),
+        )
+        .await,
+    )
+}
+
+/// Removes `finalizer`, guarded by the resourceVersion so that a finalizer
+/// someone else added meanwhile is not dropped.
+pub async fn remove_finalizer<K>(ctx: &Context, obj: &K, finalizer: &str) -> Result<(), Error>
+where
+    K: Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+{
+    let api: Api<K> = Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
+    let finalizers: Vec<String> = obj
+        .finalizers()
+        .iter()
+        .filter(|f| *f != finalizer)
+        .cloned()
+        .collect();
+    let patch = serde_json::json!({"metadata": {"finalizers": finalizers, "resourceVersion": obj.resource_version()}});
+    gone_is_fine(
+        api.patch(
+            &obj.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(&patch),
+        )
+        .await,
+    )
+}
+
+/// Adds `finalizer`, guarded by the resourceVersion.
+pub async fn add_finalizer<K>(ctx: &Context, obj: &K, finalizer: &str) -> Result<(), Error>
+where
+    K: Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+{
+    let api: Api<K> = Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
+    let mut finalizers = obj.finalizers().to_vec();
+    finalizers.push(finalizer.to_string());
+    let patch = serde_json::json!({"metadata": {"finalizers": finalizers, "resourceVersion": obj.resource_version()}});
+    api.patch(
+        &obj.name_any(),
+        &PatchParams::default(),
+        &Patch::Merge(&patch),
+    )
+    .await?;
+    Ok(())
+}
