@@ -113,8 +113,13 @@ async fn scvmm_machines(env: &Env, cluster: &str) -> Vec<Value> {
 async fn three_failure_domains_are_published_and_machines_land_where_capi_asks() {
     let mut env = Env::start("fd").await;
     env.start_controller();
+    let started = std::time::Instant::now();
     cluster_with(&env, "c1", three_domains(), PASSWORD).await;
     let sc = cluster_ready(&env, "c1").await;
+    eprintln!(
+        "ScvmmCluster provisioned in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     let fds = sc["status"]["failureDomains"].as_array().unwrap();
     assert_eq!(fds.len(), 3, "{sc:#}");
     assert_eq!(fds[0]["attributes"]["hostGroup"], "All Hosts\\Prod\\Rack1");
@@ -212,6 +217,10 @@ async fn three_failure_domains_are_published_and_machines_land_where_capi_asks()
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
+    eprintln!(
+        "3 MachineDeployment machines provisioned {:.1} s after the cluster was created",
+        started.elapsed().as_secs_f64()
+    );
     let want: BTreeMap<&str, &str> = [
         ("rack1", "All Hosts\\Prod\\Rack1"),
         ("rack2", "All Hosts\\Prod\\Rack2"),
@@ -270,6 +279,8 @@ async fn bad_credentials_and_failure_domains_are_reported_and_recover() {
     extra["failureDomains"].as_array_mut().unwrap().extend([
         json!({"name": "nowhere", "hostGroup": "All Hosts\\Nowhere"}),
         json!({"name": "nocloud", "cloud": "No Such Cloud"}),
+        json!({"name": "nonet", "hostGroup": "All Hosts\\Prod\\Rack1",
+               "networking": {"devices": [{"name": "eth0", "vmNetwork": "No-Such-Net", "dhcp4": true}]}}),
     ]);
     cluster_with(&env, "c1", extra, "wrong-password").await;
     let sc = eventually(
@@ -314,6 +325,7 @@ async fn bad_credentials_and_failure_domains_are_reported_and_recover() {
         "{m}"
     );
     assert!(m.contains("nocloud") && m.contains("No Such Cloud"), "{m}");
+    assert!(m.contains("nonet") && m.contains("No-Such-Net"), "{m}");
     let published: Vec<&str> = sc["status"]["failureDomains"]
         .as_array()
         .unwrap()

@@ -368,7 +368,10 @@ impl ScvmmClient {
             Value::Array(
                 domains
                     .iter()
-                    .map(|d| json!({"name": d.name, "cloud": d.cloud, "hostGroup": d.host_group}))
+                    .map(|d| {
+                        json!({"name": d.name, "cloud": d.cloud, "hostGroup": d.host_group,
+                               "vmNetworks": d.vm_networks, "ipPools": d.ip_pools})
+                    })
                     .collect(),
             ),
         );

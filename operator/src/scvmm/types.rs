@@ -405,4 +405,8 @@ pub struct DomainQuery {
     pub cloud: Option<String>,
     /// VMM host group path.
     pub host_group: Option<String>,
+    /// VM networks the domain's networking defaults use.
+    pub vm_networks: Vec<String>,
+    /// VMM static IP pools the domain's networking defaults use.
+    pub ip_pools: Vec<String>,
 }

@@ -98,12 +98,26 @@ pub async fn observe(sc: &ScvmmCluster, ctx: &Context) -> Result<World, Error> {
                 scvmm = Scvmm::Misconfigured(format!("ScvmmCluster {ns}/{}: {m}", sc.name_any()));
             }
             Ok(c) => {
-                let queries: Vec<DomainQuery> = domains
+                let queries: Vec<DomainQuery> = sc
+                    .spec
+                    .failure_domains
                     .iter()
-                    .map(|d| DomainQuery {
-                        name: d.name.clone(),
-                        cloud: d.cloud.clone(),
-                        host_group: d.host_group.clone(),
+                    .map(|d| {
+                        let devices = d
+                            .networking
+                            .as_ref()
+                            .map(|n| n.devices.as_slice())
+                            .unwrap_or_default();
+                        DomainQuery {
+                            name: d.name.clone(),
+                            cloud: d.cloud.clone(),
+                            host_group: d.host_group.clone(),
+                            vm_networks: devices.iter().map(|x| x.vm_network.clone()).collect(),
+                            ip_pools: devices
+                                .iter()
+                                .filter_map(|x| x.scvmm_ip_pool.clone())
+                                .collect(),
+                        }
                     })
                     .collect();
                 let started = std::time::Instant::now();

@@ -1,6 +1,7 @@
     # cluster_info: what the ScvmmCluster controller checks on every poll, in
     # one run: the server and its version, each failure domain's cloud or
-    # host group (and how many hosts there take new VMs), and the VMs that
+    # host group (and how many hosts there take new VMs), the VM networks and
+    # static IP pools its networking defaults name, and the VMs that
     # carry this cluster's marker (for orphan detection).
     $server = Get-SCVMMServer -ComputerName $p.server
     $domains = @(foreach ($fd in @($p.failureDomains)) {
@@ -33,6 +34,24 @@
                 }
                 if ($hosts -eq 0) {
                     $problem = "host group '$($fd.hostGroup)' has no host that takes new VMs (all are in maintenance mode or excluded from placement)"
+                }
+            }
+        }
+        # The domain's networking defaults name VM networks and VMM static
+        # IP pools that must exist too.
+        if ($null -eq $problem) {
+            foreach ($net in @($fd.vmNetworks)) {
+                if ($net -and @(Get-SCVMNetwork | Where-Object { $_.Name -eq [string]$net }).Count -eq 0) {
+                    $problem = "VMM has no VM network named '$net' (networking.devices[].vmNetwork) that the account can see"
+                    break
+                }
+            }
+        }
+        if ($null -eq $problem) {
+            foreach ($pool in @($fd.ipPools)) {
+                if ($pool -and @(Get-SCStaticIPAddressPool | Where-Object { $_.Name -eq [string]$pool }).Count -eq 0) {
+                    $problem = "VMM has no static IP address pool named '$pool' (networking.devices[].scvmmIPPool)"
+                    break
                 }
             }
         }
