@@ -200,10 +200,10 @@ fn cases() -> Vec<Case> {
             expect: "Duplicate value",
         },
         Case {
-            what: "endpoint host and endpoint pool together",
+            what: "an unknown orphaned-VM policy",
             kind: "ScvmmCluster",
-            mutate: |s| s["controlPlaneEndpointPool"] = json!({"apiGroup": "ipam.cluster.x-k8s.io", "kind": "InClusterIPPool", "name": "vip"}),
-            expect: "set either spec.controlPlaneEndpoint.host or spec.controlPlaneEndpointPool",
+            mutate: |s| s["orphanedVMPolicy"] = json!("Purge"),
+            expect: "Unsupported value",
         },
         Case {
             what: "machine without a source",
@@ -541,6 +541,12 @@ fn updates() -> Vec<Update> {
                 s.as_object_mut().unwrap().remove("controlPlaneEndpoint");
             },
             expect: Some("spec.controlPlaneEndpoint.host cannot be changed or removed once set"),
+        },
+        Update {
+            what: "adding an endpoint pool (the controller writes the claimed VIP next to it)",
+            kind: "ScvmmCluster",
+            mutate: |s| s["controlPlaneEndpointPool"] = json!({"apiGroup": "ipam.cluster.x-k8s.io", "kind": "InClusterIPPool", "name": "vip"}),
+            expect: None,
         },
         Update {
             what: "adding a failure domain",

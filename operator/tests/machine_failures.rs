@@ -122,7 +122,27 @@ async fn failures_surface_as_conditions_and_recover() {
 async fn refused_credentials_are_reported_and_rotation_is_picked_up_without_restart() {
     let mut env = Env::start("credentials").await;
     env.start_controller();
-    env.create_cluster("c2", "wrong-password").await;
+    // The cluster is provisioned with good credentials; then the password
+    // in the Secret goes bad (a rotation done wrong).
+    env.create_cluster("c2", PASSWORD).await;
+    eventually(
+        &env.api("ScvmmCluster"),
+        "c2",
+        "the cluster is provisioned",
+        T,
+        |v| v["status"]["initialization"]["provisioned"] == true,
+    )
+    .await;
+    let secrets: kube::Api<k8s_openapi::api::core::v1::Secret> =
+        kube::Api::namespaced(env.client.clone(), &env.ns);
+    secrets
+        .patch(
+            "c2-vmm",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(json!({"stringData": {"password": "wrong-password"}})),
+        )
+        .await
+        .unwrap();
     env.create_machine("c2", "m2", machine_spec("10.20.0.63"))
         .await;
     let refused = reason(&env, "m2", "ScvmmAvailable", "ScvmmUnauthorized", T).await;
@@ -138,8 +158,6 @@ async fn refused_credentials_are_reported_and_rotation_is_picked_up_without_rest
     assert_eq!(env.vms_named("m2"), 0);
 
     // Rotate the Secret: the next reconcile uses the new credentials.
-    let secrets: kube::Api<k8s_openapi::api::core::v1::Secret> =
-        kube::Api::namespaced(env.client.clone(), &env.ns);
     secrets
         .patch(
             "c2-vmm",
