@@ -319,7 +319,7 @@ fn cases() -> Vec<Case> {
             what: "reserved custom property",
             kind: "ScvmmMachine",
             mutate: |s| s["customProperties"]["CapiScvmmInstanceId"] = json!("x"),
-            expect: "CapiScvmmInstanceId is reserved",
+            expect: "CapiScvmmInstanceId and CapiScvmmCluster are reserved",
         },
         Case {
             what: "DHCP together with static addresses",

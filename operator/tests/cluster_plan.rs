@@ -33,6 +33,7 @@ fn available(problems: &[(&str, &str)]) -> Scvmm {
 
 fn healthy() -> Observed {
     Observed {
+        has_cluster_id: true,
         deleting: false,
         has_finalizer: true,
         has_owner: true,
@@ -195,7 +196,33 @@ fn orphan(status: &str, age: u64) -> Orphan {
         instance_id: Some("aaaaaaaa-2222-3333-4444-555555555555".into()),
         status: status.into(),
         orphaned_for: Duration::from_secs(age),
+        blocked: false,
     }
+}
+
+#[test]
+fn a_cluster_gets_its_id_right_after_the_finalizer() {
+    let mut o = healthy();
+    o.has_cluster_id = false;
+    assert_eq!(plan(&o).action, Action::ChooseClusterId);
+    assert!(!plan(&o).provisioned);
+    o.has_finalizer = false;
+    assert_eq!(plan(&o).action, Action::AddFinalizer);
+}
+
+#[test]
+fn an_orphan_that_failed_does_not_hold_up_the_others() {
+    let mut o = healthy();
+    o.orphan_policy = OrphanedVmPolicy::Delete;
+    let mut stuck = orphan("Missing", 1000);
+    stuck.id = "00000000-0000-0000-0000-000000000001".into();
+    stuck.blocked = true;
+    let next = orphan("PowerOff", 1000);
+    o.orphans = vec![stuck, next.clone()];
+    assert_eq!(plan(&o).action, Action::RemoveOrphan(next.id.clone()));
+    // A VM VMM cannot reach is removed (forced), not stopped.
+    o.orphans = vec![orphan("HostNotResponding", 1000)];
+    assert_eq!(plan(&o).action, Action::RemoveOrphan(next.id));
 }
 
 #[test]
@@ -277,9 +304,12 @@ prop_compose! {
         unowned in any::<bool>(),
         orphans in proptest::collection::vec((prop_oneof![Just("Running"), Just("PowerOff"), Just("Deleting")], 0u64..600), 0..3),
         delete_policy in any::<bool>(),
+        has_cluster_id in any::<bool>(),
+        blocked in any::<bool>(),
     ) -> Observed {
         let all = [domain("rack1", "A"), domain("rack2", "B"), domain("dev", "C")];
         Observed {
+            has_cluster_id,
             deleting,
             has_finalizer,
             has_owner,
@@ -291,7 +321,7 @@ prop_compose! {
             vip_claim_exists,
             unowned_machines: if unowned { machines.iter().take(1).cloned().collect() } else { vec![] },
             machines,
-            orphans: orphans.into_iter().map(|(s, a)| orphan(s, a)).collect(),
+            orphans: orphans.into_iter().map(|(s, a)| Orphan { blocked, ..orphan(s, a) }).collect(),
             orphan_policy: if delete_policy { OrphanedVmPolicy::Delete } else { OrphanedVmPolicy::Report },
             orphan_grace: Duration::from_secs(300),
         }
@@ -327,8 +357,8 @@ proptest! {
     }
 
     /// SCVMM is written to (orphans) only with the Delete policy, only when
-    /// SCVMM answered, never while deleting or paused, and never within the
-    /// grace period.
+    /// SCVMM answered, never while deleting or paused, never within the
+    /// grace period, and never for an orphan whose removal just failed.
     #[test]
     fn orphans_are_removed_only_when_allowed(o in arb_observed()) {
         match plan(&o).action {
@@ -336,7 +366,7 @@ proptest! {
                 prop_assert_eq!(o.orphan_policy, OrphanedVmPolicy::Delete);
                 prop_assert!(matches!(o.scvmm, Scvmm::Available { .. }), "SCVMM must have answered");
                 prop_assert!(!o.deleting && !o.paused);
-                prop_assert!(o.orphans.iter().any(|v| v.orphaned_for >= o.orphan_grace));
+                prop_assert!(o.orphans.iter().any(|v| v.orphaned_for >= o.orphan_grace && !v.blocked));
             }
             _ => {}
         }
@@ -353,7 +383,7 @@ proptest! {
             };
             prop_assert!(ok);
             prop_assert!(matches!(o.endpoint, Endpoint::Given { .. } | Endpoint::External), "the endpoint must be known");
-            prop_assert!(o.has_owner && o.has_finalizer && !o.deleting && !o.paused);
+            prop_assert!(o.has_owner && o.has_finalizer && o.has_cluster_id && !o.deleting && !o.paused);
         }
         // Only validated domains are ever published.
         if let (Some(fds), Scvmm::Available { problems, .. }) = (&p.failure_domains, &o.scvmm) {

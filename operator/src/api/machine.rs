@@ -215,10 +215,11 @@ pub struct ScvmmMachineSpec {
     pub availability_sets: Vec<String>,
 
     /// VMM custom properties to set on the VM (name to value). The
-    /// controller also sets its own marker property; do not reuse its name.
+    /// controller also sets its own marker properties (`CapiScvmmInstanceId`,
+    /// `CapiScvmmCluster`); those names are reserved.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    #[x_kube(validation = kube::core::Rule::new("!('CapiScvmmInstanceId' in self)")
-        .message("the custom property CapiScvmmInstanceId is reserved: the controller marks its VMs with it"))]
+    #[x_kube(validation = kube::core::Rule::new("!('CapiScvmmInstanceId' in self) && !('CapiScvmmCluster' in self)")
+        .message("the custom properties CapiScvmmInstanceId and CapiScvmmCluster are reserved: the controller marks its VMs with them"))]
     #[schemars(extend("maxProperties" = 64))]
     pub custom_properties: BTreeMap<String, String>,
 

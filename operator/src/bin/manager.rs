@@ -51,7 +51,7 @@ struct Args {
     scvmm_poll_interval_seconds: u64,
 
     /// Seconds a VM must have been seen orphaned before a ScvmmCluster with
-    /// `orphanedVMPolicy: Delete` removes it.
+    /// `orphanedVMPolicy: Delete` removes it (at least 60).
     #[arg(long, env = "SCVMM_CAPI_ORPHAN_GRACE_SECONDS", default_value_t = 300)]
     orphan_grace_seconds: u64,
 
@@ -162,7 +162,9 @@ async fn main() -> ExitCode {
         resync: Duration::from_secs(args.resync_seconds.max(10)),
         restart_powered_off: args.restart_powered_off_vms,
         poll_interval: Duration::from_secs(args.scvmm_poll_interval_seconds.max(5)),
-        orphan_grace: Duration::from_secs(args.orphan_grace_seconds),
+        // Shorter would let a VM go before `clusterctl move` or a restore
+        // has re-created its ScvmmMachine.
+        orphan_grace: Duration::from_secs(args.orphan_grace_seconds.max(60)),
     };
     let metrics = Arc::new(Metrics::default());
     let ctx = Context::new(client.clone(), metrics, settings);

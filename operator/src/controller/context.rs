@@ -52,6 +52,8 @@ pub struct Context {
     pub failures: Failures,
     /// When orphaned VMs were first seen.
     pub orphans: super::cluster::orphans::OrphanClock,
+    /// The last SCVMM poll of each ScvmmCluster.
+    pub polls: super::cluster::poll_cache::PollCache,
 }
 
 /// Consecutive reconcile failures per object.
@@ -97,6 +99,7 @@ impl Context {
             settings,
             failures: Failures::default(),
             orphans: Default::default(),
+            polls: Default::default(),
         })
     }
 }

@@ -21,6 +21,12 @@ pub const MACHINE_FINALIZER: &str = "scvmmmachine.infrastructure.cluster.x-k8s.i
 /// Finalizer on ScvmmClusters: the cluster's machines and VIP claim go
 /// before the object does.
 pub const CLUSTER_FINALIZER: &str = "scvmmcluster.infrastructure.cluster.x-k8s.io";
+/// Annotation holding a ScvmmCluster's own ID (a UUID chosen by the
+/// controller once). VMs carry it in their cluster marker, so that two
+/// management clusters with a Cluster of the same namespace and name on one
+/// VMM server never take each other's VMs for orphans. `clusterctl move`
+/// carries it with the object.
+pub const CLUSTER_ID_ANNOTATION: &str = "infrastructure.cluster.x-k8s.io/scvmm-cluster-id";
 /// Annotation (value `true`) that lets a ScvmmMachine be deleted without
 /// deleting its VM: the escape hatch when the SCVMM endpoint is gone for
 /// good. The VM, if it still exists, must then be removed by hand.

@@ -620,6 +620,17 @@ impl ScvmmClient {
         script::count_from_json(&value).map_err(|d| Self::protocol(op, d))
     }
 
+    /// Gives back every address granted to any owner starting with
+    /// `prefix` (all devices of one machine: `capi-scvmm:<uuid>:`).
+    pub async fn revoke_ips_with_prefix(&self, prefix: &str) -> Result<u32, ScvmmError> {
+        check_owner(prefix)?;
+        let op = Operation::RevokeIps;
+        let mut params = Map::new();
+        params.insert("ownerPrefix".into(), prefix.into());
+        let value = self.run(op, params).await?;
+        script::count_from_json(&value).map_err(|d| Self::protocol(op, d))
+    }
+
     /// A VMM job by ID.
     pub async fn get_job(&self, job_id: &str) -> Result<Option<JobInfo>, ScvmmError> {
         check_guid("job ID", job_id)?;

@@ -5,7 +5,8 @@ use super::plan::Action;
 use crate::Error;
 use crate::api::{ScvmmCluster, ScvmmClusterStatus, ScvmmMachine};
 use crate::capi::{IPAddressClaim, IPAddressClaimSpec, IpPoolReference};
-use crate::controller::{CLUSTER_FINALIZER, Context, FIELD_MANAGER, shared};
+use crate::controller::machine::request;
+use crate::controller::{CLUSTER_FINALIZER, CLUSTER_ID_ANNOTATION, Context, FIELD_MANAGER, shared};
 use crate::scvmm::StopMode;
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use kube::{Resource, ResourceExt};
@@ -26,6 +27,15 @@ pub async fn act(
     match action {
         Action::Wait => {}
         Action::AddFinalizer => shared::add_finalizer(ctx, sc, CLUSTER_FINALIZER).await?,
+        Action::ChooseClusterId => {
+            let id = uuid::Uuid::new_v4().to_string();
+            // Guarded: two reconciles racing must not give the cluster two
+            // IDs (VMs would carry the one that lost).
+            let patch = json!({"metadata": {"resourceVersion": sc.resource_version(),
+                                            "annotations": {CLUSTER_ID_ANNOTATION: id}}});
+            api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+                .await?;
+        }
         Action::ClaimVip => {
             let pool = sc
                 .spec
@@ -78,22 +88,8 @@ pub async fn act(
             api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
                 .await?;
         }
-        Action::StopOrphan(id) => {
-            let c = client(world)?;
-            let started = Instant::now();
-            let r = c.stop_vm(id, StopMode::Force).await;
-            ctx.metrics
-                .operation("stop_vm", r.is_ok(), started.elapsed());
-            r?;
-        }
-        Action::RemoveOrphan(id) => {
-            let c = client(world)?;
-            let started = Instant::now();
-            let r = c.remove_vm(id).await;
-            ctx.metrics
-                .operation("remove_vm", r.is_ok(), started.elapsed());
-            r?;
-        }
+        // Done by `act_on_orphan`, after the status is written.
+        Action::StopOrphan(_) | Action::RemoveOrphan(_) => {}
         Action::DeleteMachines(names) => {
             let machines: Api<ScvmmMachine> = Api::namespaced(ctx.client.clone(), &ns);
             for m in names {
@@ -113,6 +109,50 @@ pub async fn act(
         }
     }
     Ok(false)
+}
+
+/// Stops or removes an orphaned VM (the `Delete` policy). A removed VM's
+/// SCVMM address grants and seed ISO go with it, as they would with its
+/// machine.
+pub async fn act_on_orphan(world: &World, action: &Action, ctx: &Context) -> Result<(), Error> {
+    let c = client(world)?;
+    let timed = |op: &'static str, ok: bool, started: Instant| {
+        ctx.metrics.operation(op, ok, started.elapsed());
+    };
+    match action {
+        Action::StopOrphan(id) => {
+            let started = Instant::now();
+            let r = c.stop_vm(id, StopMode::Force).await;
+            timed("stop_vm", r.is_ok(), started);
+            r?;
+        }
+        Action::RemoveOrphan(id) => {
+            let started = Instant::now();
+            let r = c.remove_vm(id).await;
+            timed("remove_vm", r.is_ok(), started);
+            r?;
+            let instance = world
+                .orphans
+                .iter()
+                .flatten()
+                .find(|o| &o.id == id)
+                .and_then(|o| o.instance_id.clone());
+            if let Some(instance) = instance {
+                let started = Instant::now();
+                let r = c.remove_seed(&request::seed_iso_name(&instance)).await;
+                timed("remove_seed", r.is_ok(), started);
+                r?;
+                let started = Instant::now();
+                let r = c
+                    .revoke_ips_with_prefix(&request::grant_owner(&instance, ""))
+                    .await;
+                timed("revoke_ips", r.is_ok(), started);
+                r?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 fn client(world: &World) -> Result<&crate::scvmm::ScvmmClient, Error> {

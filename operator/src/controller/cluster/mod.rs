@@ -7,6 +7,7 @@ pub mod act;
 pub mod observe;
 pub mod orphans;
 pub mod plan;
+pub mod poll_cache;
 
 use crate::Error;
 use crate::api::cluster::{OrphanedVm, ScvmmClusterStatus};
@@ -82,10 +83,10 @@ async fn reconcile_inner(sc: &ScvmmCluster, ctx: &Context) -> Result<Requeue, Er
     if gone {
         ctx.metrics
             .set("capi_scvmm_orphaned_vms", vec![("cluster", key)], 0.0);
-        ctx.orphans.forget(&observe::cluster_marker(
-            &sc.namespace().unwrap_or_default(),
-            &world.cluster_name,
-        ));
+        if let Some(marker) = &world.marker {
+            ctx.orphans.forget(marker);
+        }
+        ctx.polls.invalidate(&world.poll_key);
         publish(
             ctx,
             sc,
@@ -96,17 +97,56 @@ async fn reconcile_inner(sc: &ScvmmCluster, ctx: &Context) -> Result<Requeue, Er
         .await;
         return Ok(Requeue::await_change());
     }
-    if !world.observed.paused && !world.observed.deleting && world.client.is_some() {
+    if let Some(orphans) = &world.orphans {
         ctx.metrics.set(
             "capi_scvmm_orphaned_vms",
             vec![("cluster", key)],
-            world.orphans.len() as f64,
+            orphans.len() as f64,
         );
     }
     let status = desired_status(sc, &world, &plan);
     emit_transitions(ctx, sc, &status).await;
     if Some(&status) != sc.status.as_ref() {
         act::apply_status(sc, &status, ctx).await?;
+    }
+    if matches!(plan.action, Action::StopOrphan(_) | Action::RemoveOrphan(_)) {
+        // After the status: a VM that cannot be stopped or removed must not
+        // keep the cluster's conditions from being published, nor hold up
+        // the other orphans (it is left alone for a while).
+        match act::act_on_orphan(&world, &plan.action, ctx).await {
+            Ok(()) => {
+                publish(
+                    ctx,
+                    sc,
+                    EventType::Normal,
+                    "OrphanedVMRemoval",
+                    &format!("{:?} submitted (orphanedVMPolicy: Delete)", plan.action),
+                )
+                .await;
+            }
+            Err(e) => {
+                let id = match &plan.action {
+                    Action::StopOrphan(id) | Action::RemoveOrphan(id) => id.clone(),
+                    _ => String::new(),
+                };
+                ctx.orphans.failed(&id, std::time::Instant::now());
+                warn!(vm = %id, error = %e, "could not stop or remove an orphaned VM; retrying it later");
+                publish(
+                    ctx,
+                    sc,
+                    EventType::Warning,
+                    "OrphanedVMRemovalFailed",
+                    &format!(
+                        "{:?} failed: {e}; retried in {} s, other orphans are handled meanwhile",
+                        plan.action,
+                        orphans::RETRY_AFTER_FAILURE.as_secs()
+                    ),
+                )
+                .await;
+            }
+        }
+        // The next look at SCVMM must see what changed.
+        ctx.polls.invalidate(&world.poll_key);
     }
     Ok(Requeue::requeue(
         plan.requeue.unwrap_or(ctx.settings.poll_interval),
@@ -140,9 +180,8 @@ pub fn desired_status(
     if let Some(v) = &world.server_version {
         s.server_version = Some(v.clone());
     }
-    if world.client.is_some() {
-        s.orphaned_vms = world
-            .orphans
+    if let Some(orphans) = &world.orphans {
+        s.orphaned_vms = orphans
             .iter()
             .take(50)
             .map(|o| OrphanedVm {
@@ -244,6 +283,12 @@ fn cluster_hash(c: &Cluster) -> Option<u64> {
 /// its owners and its identity (orphan detection).
 fn machine_hash(m: &ScvmmMachine) -> Option<u64> {
     let mut h = DefaultHasher::new();
+    // A machine being deleted changes only by losing its finalizer and then
+    // disappearing; the resourceVersion tells those events apart so the
+    // cluster's deletion hears of them.
+    if m.meta().deletion_timestamp.is_some() {
+        m.meta().resource_version.hash(&mut h);
+    }
     m.meta().uid.hash(&mut h);
     m.meta()
         .deletion_timestamp

@@ -3,12 +3,13 @@
 //! SCVMM call) without changing anything.
 
 use super::plan::{DomainSpec, Endpoint, Observed, Orphan, PoolState, Scvmm};
+use super::poll_cache::Poll;
 use crate::Error;
 use crate::api::cluster::OrphanedVmPolicy;
 use crate::api::{ScvmmCluster, ScvmmMachine};
 use crate::capi::{self, Cluster, IPAddress, IPAddressClaim};
 use crate::controller::machine::request;
-use crate::controller::{CLUSTER_FINALIZER, Context, connection};
+use crate::controller::{CLUSTER_FINALIZER, CLUSTER_ID_ANNOTATION, Context, connection};
 use crate::scvmm::{ClusterInfo, DomainQuery, ScvmmClient, ScvmmError};
 use kube::ResourceExt;
 use kube::api::{Api, ListParams};
@@ -24,8 +25,13 @@ pub struct World {
     pub client: Option<ScvmmClient>,
     /// The server version, when SCVMM answered.
     pub server_version: Option<String>,
-    /// Every orphan seen (for status and the metric).
-    pub orphans: Vec<Orphan>,
+    /// The orphans, when SCVMM was polled now (`None`: the answer came
+    /// from the poll cache, status and metric keep what they show).
+    pub orphans: Option<Vec<Orphan>>,
+    /// The poll cache key (`namespace/name` of the ScvmmCluster).
+    pub poll_key: String,
+    /// The cluster marker of this cluster's VMs, once it has an ID.
+    pub marker: Option<String>,
 }
 
 /// The VIP claim's name.
@@ -35,9 +41,20 @@ pub fn vip_claim_name(sc: &ScvmmCluster) -> String {
     name
 }
 
-/// The cluster marker VMs carry: `<namespace>/<cluster name>`.
-pub fn cluster_marker(ns: &str, cluster: &str) -> String {
-    format!("{ns}/{cluster}")
+/// The cluster marker VMs carry: `<namespace>/<cluster name>/<cluster ID>`
+/// (the ID from [`CLUSTER_ID_ANNOTATION`]); `None` until the ScvmmCluster
+/// has an ID.
+pub fn cluster_marker(sc: &ScvmmCluster, cluster: &str) -> Option<String> {
+    let id = cluster_id(sc)?;
+    (!cluster.is_empty()).then(|| format!("{}/{cluster}/{id}", sc.namespace().unwrap_or_default()))
+}
+
+/// The ScvmmCluster's ID, when it has a well-formed one.
+pub fn cluster_id(sc: &ScvmmCluster) -> Option<String> {
+    sc.annotations()
+        .get(CLUSTER_ID_ANNOTATION)
+        .and_then(|v| uuid::Uuid::parse_str(v).ok())
+        .map(|u| u.to_string())
 }
 
 fn owner_cluster(sc: &ScvmmCluster) -> Option<String> {
@@ -85,73 +102,57 @@ pub async fn observe(sc: &ScvmmCluster, ctx: &Context) -> Result<World, Error> {
         })
         .collect();
 
-    // SCVMM is asked only when the planner may act on the answer.
+    // SCVMM is asked only when the planner may act on the answer, and at
+    // most once per poll interval (see poll_cache).
+    let key = format!("{ns}/{}", sc.name_any());
+    let marker = cluster_marker(sc, &cluster_name);
     let mut scvmm = Scvmm::NotAsked;
     let mut scvmm_client = None;
     let mut info: Option<ClusterInfo> = None;
+    let mut fresh = false;
     if !paused && !deleting && has_finalizer && has_owner {
-        match connection::resolve(client, &ns, &sc.spec.server, &ctx.settings.connection)
-            .await
-            .and_then(|r| ctx.scvmm.get(r))
-        {
+        match connection::resolve(client, &ns, &sc.spec.server, &ctx.settings.connection).await {
             Err(m) => {
                 scvmm = Scvmm::Misconfigured(format!("ScvmmCluster {ns}/{}: {m}", sc.name_any()));
             }
-            Ok(c) => {
-                let queries: Vec<DomainQuery> = sc
-                    .spec
-                    .failure_domains
-                    .iter()
-                    .map(|d| {
-                        let devices = d
-                            .networking
-                            .as_ref()
-                            .map(|n| n.devices.as_slice())
-                            .unwrap_or_default();
-                        DomainQuery {
-                            name: d.name.clone(),
-                            cloud: d.cloud.clone(),
-                            host_group: d.host_group.clone(),
-                            vm_networks: devices.iter().map(|x| x.vm_network.clone()).collect(),
-                            ip_pools: devices
-                                .iter()
-                                .filter_map(|x| x.scvmm_ip_pool.clone())
-                                .collect(),
-                        }
-                    })
-                    .collect();
-                let started = std::time::Instant::now();
-                let result = c
-                    .cluster_info(&queries, &cluster_marker(&ns, &cluster_name))
-                    .await;
-                ctx.metrics
-                    .operation("cluster_info", result.is_ok(), started.elapsed());
-                scvmm = match result {
-                    Ok(i) => {
-                        let problems: BTreeMap<String, String> = i
-                            .failure_domains
-                            .iter()
-                            .filter_map(|d| d.problem.clone().map(|p| (d.name.clone(), p)))
-                            .collect();
-                        let s = Scvmm::Available {
-                            server: i.server.name.clone(),
-                            version: i.server.product_version.clone(),
-                            problems,
-                        };
-                        info = Some(i);
-                        s
+            Ok(resolved) => {
+                let fingerprint = resolved.fingerprint.clone();
+                let now = std::time::Instant::now();
+                match ctx.scvmm.get(resolved) {
+                    Err(m) => {
+                        scvmm = Scvmm::Misconfigured(format!(
+                            "ScvmmCluster {ns}/{}: {m}",
+                            sc.name_any()
+                        ));
                     }
-                    Err(ScvmmError::Unauthorized { endpoint }) => Scvmm::Unauthorized(format!(
-                        "SCVMM at {endpoint} refused the credentials in Secret {ns}/{}; check the username (DOMAIN\\user) and password",
-                        sc.spec.server.credentials_ref.name
-                    )),
-                    Err(e) if e.is_transient() => Scvmm::Unreachable(e.to_string()),
-                    Err(e) => Scvmm::Misconfigured(format!(
-                        "ScvmmCluster {ns}/{}: checking the server and failure domains failed: {e}",
-                        sc.name_any()
-                    )),
-                };
-                scvmm_client = Some(c);
+                    Ok(c) => {
+                        let cached = ctx.polls.get(
+                            &key,
+                            sc.metadata.generation,
+                            &fingerprint,
+                            ctx.settings.poll_interval,
+                            now,
+                        );
+                        let p = match cached {
+                            Some(p) => p,
+                            None => {
+                                let p = poll(sc, &c, marker.as_deref(), ctx).await;
+                                fresh = true;
+                                ctx.polls.put(
+                                    &key,
+                                    sc.metadata.generation,
+                                    &fingerprint,
+                                    p.clone(),
+                                    now,
+                                );
+                                p
+                            }
+                        };
+                        scvmm = p.scvmm;
+                        info = p.info;
+                        scvmm_client = Some(c);
+                    }
+                }
             }
         }
     }
@@ -183,52 +184,11 @@ pub async fn observe(sc: &ScvmmCluster, ctx: &Context) -> Result<World, Error> {
         .map(|m| m.name_any())
         .collect();
 
-    let orphans = match &info {
-        Some(i) => {
-            let all: Vec<ScvmmMachine> = Api::<ScvmmMachine>::namespaced(client.clone(), &ns)
-                .list(&ListParams::default())
-                .await?
-                .items;
-            let known: HashSet<String> = all
-                .iter()
-                .filter_map(|m| m.spec.provider_id.as_deref().and_then(request::instance_id))
-                .map(str::to_ascii_lowercase)
-                .collect();
-            let now = std::time::Instant::now();
-            let found: Vec<(String, String, Option<String>, String)> = i
-                .vms
-                .iter()
-                .filter(|v| {
-                    v.instance_id
-                        .as_deref()
-                        .is_some_and(|id| !known.contains(&id.to_ascii_lowercase()))
-                })
-                .map(|v| {
-                    (
-                        v.id.clone(),
-                        v.name.clone(),
-                        v.instance_id.clone(),
-                        v.status.clone(),
-                    )
-                })
-                .collect();
-            let ids: Vec<String> = found.iter().map(|f| f.0.clone()).collect();
-            let since = ctx
-                .orphans
-                .observe(&cluster_marker(&ns, &cluster_name), &ids, now);
-            found
-                .into_iter()
-                .zip(since)
-                .map(|((id, name, instance_id, status), first)| Orphan {
-                    id,
-                    name,
-                    instance_id,
-                    status,
-                    orphaned_for: now.saturating_duration_since(first),
-                })
-                .collect()
-        }
-        None => vec![],
+    // Orphans are judged on fresh answers only: a cached list may still
+    // hold a VM whose machine was deleted (with its VM) since.
+    let orphans = match (&info, &marker) {
+        (Some(i), Some(marker)) if fresh => Some(find_orphans(client, &ns, i, marker, ctx).await?),
+        _ => None,
     };
 
     let endpoint = endpoint(client, sc, &ns).await?;
@@ -242,6 +202,7 @@ pub async fn observe(sc: &ScvmmCluster, ctx: &Context) -> Result<World, Error> {
     };
 
     let observed = Observed {
+        has_cluster_id: cluster_id(sc).is_some(),
         deleting,
         has_finalizer,
         has_owner,
@@ -253,7 +214,7 @@ pub async fn observe(sc: &ScvmmCluster, ctx: &Context) -> Result<World, Error> {
         vip_claim_exists,
         machines: names,
         unowned_machines,
-        orphans: orphans.clone(),
+        orphans: orphans.clone().unwrap_or_default(),
         orphan_policy: sc
             .spec
             .orphaned_vm_policy
@@ -266,7 +227,122 @@ pub async fn observe(sc: &ScvmmCluster, ctx: &Context) -> Result<World, Error> {
         client: scvmm_client,
         server_version: info.map(|i| i.server.product_version),
         orphans,
+        poll_key: key,
+        marker,
     })
+}
+
+/// One SCVMM poll: server, failure domains, the cluster's marked VMs.
+async fn poll(sc: &ScvmmCluster, c: &ScvmmClient, marker: Option<&str>, ctx: &Context) -> Poll {
+    let ns = sc.namespace().unwrap_or_default();
+    let queries: Vec<DomainQuery> = sc
+        .spec
+        .failure_domains
+        .iter()
+        .map(|d| {
+            let devices = d
+                .networking
+                .as_ref()
+                .map(|n| n.devices.as_slice())
+                .unwrap_or_default();
+            DomainQuery {
+                name: d.name.clone(),
+                cloud: d.cloud.clone(),
+                host_group: d.host_group.clone(),
+                vm_networks: devices.iter().map(|x| x.vm_network.clone()).collect(),
+                ip_pools: devices
+                    .iter()
+                    .filter_map(|x| x.scvmm_ip_pool.clone())
+                    .collect(),
+            }
+        })
+        .collect();
+    let started = std::time::Instant::now();
+    // Without a marker (no cluster ID yet) no VM is attributed.
+    let result = c.cluster_info(&queries, marker.unwrap_or_default()).await;
+    ctx.metrics
+        .operation("cluster_info", result.is_ok(), started.elapsed());
+    match result {
+        Ok(i) => {
+            let problems: BTreeMap<String, String> = i
+                .failure_domains
+                .iter()
+                .filter_map(|d| d.problem.clone().map(|p| (d.name.clone(), p)))
+                .collect();
+            Poll {
+                scvmm: Scvmm::Available {
+                    server: i.server.name.clone(),
+                    version: i.server.product_version.clone(),
+                    problems,
+                },
+                info: Some(i),
+            }
+        }
+        Err(ScvmmError::Unauthorized { endpoint }) => Poll {
+            scvmm: Scvmm::Unauthorized(format!(
+                "SCVMM at {endpoint} refused the credentials in Secret {ns}/{}; check the username (DOMAIN\\user) and password",
+                sc.spec.server.credentials_ref.name
+            )),
+            info: None,
+        },
+        Err(e) if e.is_transient() => Poll {
+            scvmm: Scvmm::Unreachable(e.to_string()),
+            info: None,
+        },
+        Err(e) => Poll {
+            scvmm: Scvmm::Misconfigured(format!(
+                "ScvmmCluster {ns}/{}: checking the server and failure domains failed: {e}",
+                sc.name_any()
+            )),
+            info: None,
+        },
+    }
+}
+
+/// VMs of the poll whose instance ID no ScvmmMachine of the namespace has.
+async fn find_orphans(
+    client: &kube::Client,
+    ns: &str,
+    info: &ClusterInfo,
+    marker: &str,
+    ctx: &Context,
+) -> Result<Vec<Orphan>, Error> {
+    let all: Vec<ScvmmMachine> = Api::<ScvmmMachine>::namespaced(client.clone(), ns)
+        .list(&ListParams::default())
+        .await?
+        .items;
+    let known: HashSet<String> = all
+        .iter()
+        .filter_map(|m| m.spec.provider_id.as_deref().and_then(request::instance_id))
+        .map(str::to_ascii_lowercase)
+        .collect();
+    let now = std::time::Instant::now();
+    let mut found: Vec<&crate::scvmm::MarkedVm> = info
+        .vms
+        .iter()
+        .filter(|v| {
+            v.instance_id
+                .as_deref()
+                .is_some_and(|id| !known.contains(&id.to_ascii_lowercase()))
+        })
+        .collect();
+    // A stable order: status, events and the planner do not depend on the
+    // order VMM lists VMs in.
+    found.sort_by(|a, b| a.id.cmp(&b.id));
+    let ids: Vec<String> = found.iter().map(|v| v.id.clone()).collect();
+    let since = ctx.orphans.observe(marker, &ids, now);
+    Ok(found
+        .into_iter()
+        .zip(since)
+        .map(|(v, first)| Orphan {
+            id: v.id.clone(),
+            name: v.name.clone(),
+            instance_id: v.instance_id.clone(),
+            status: v.status.clone(),
+            orphaned_for: now.saturating_duration_since(first),
+            blocked: ctx.orphans.blocked(&v.id, now),
+        })
+        .collect())
 }
 
 async fn endpoint(client: &kube::Client, sc: &ScvmmCluster, ns: &str) -> Result<Endpoint, Error> {

@@ -6,11 +6,17 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Instant;
 
-/// First-seen times of orphaned VMs, per cluster marker.
+/// First-seen times of orphaned VMs, per cluster marker, and when an
+/// attempt to remove one last failed.
 #[derive(Default)]
 pub struct OrphanClock {
     seen: Mutex<HashMap<String, HashMap<String, Instant>>>,
+    failed: Mutex<HashMap<String, Instant>>,
 }
+
+/// How long an orphan whose removal failed is left alone before the next
+/// attempt (the other orphans are handled meanwhile).
+pub const RETRY_AFTER_FAILURE: std::time::Duration = std::time::Duration::from_secs(600);
 
 impl OrphanClock {
     /// Records that `ids` are orphaned in `cluster` now; returns when each
@@ -26,6 +32,21 @@ impl OrphanClock {
         ids.iter()
             .map(|id| *entry.entry(id.clone()).or_insert(now))
             .collect()
+    }
+
+    /// Records that stopping or removing VM `id` failed at `now`.
+    pub fn failed(&self, id: &str, now: Instant) {
+        if let Ok(mut f) = self.failed.lock() {
+            f.insert(id.to_string(), now);
+        }
+    }
+
+    /// Whether VM `id` is to be left alone for now after a failure.
+    pub fn blocked(&self, id: &str, now: Instant) -> bool {
+        self.failed.lock().is_ok_and(|f| {
+            f.get(id)
+                .is_some_and(|at| now.saturating_duration_since(*at) < RETRY_AFTER_FAILURE)
+        })
     }
 
     /// Forgets a cluster (it was deleted).

@@ -114,11 +114,15 @@ pub struct Orphan {
     pub status: String,
     /// How long it has been seen orphaned (by this manager process).
     pub orphaned_for: Duration,
+    /// Stopping or removing it failed recently: leave it alone for now.
+    pub blocked: bool,
 }
 
 /// Everything the planner looks at.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Observed {
+    /// The ScvmmCluster carries its ID annotation.
+    pub has_cluster_id: bool,
     /// `metadata.deletionTimestamp` is set.
     pub deleting: bool,
     /// Our finalizer is on the object.
@@ -156,6 +160,8 @@ pub enum Action {
     Wait,
     /// Add our finalizer.
     AddFinalizer,
+    /// Choose the cluster's ID (the annotation its VMs' marker carries).
+    ChooseClusterId,
     /// Create the IPAddressClaim for the VIP.
     ClaimVip,
     /// Write the claimed VIP into `spec.controlPlaneEndpoint`.
@@ -295,9 +301,13 @@ fn plan_normal(o: &Observed) -> Plan {
             requeue: None,
         };
     }
-    if !o.has_finalizer {
+    if !o.has_finalizer || !o.has_cluster_id {
         return Plan {
-            action: Action::AddFinalizer,
+            action: if o.has_finalizer {
+                Action::ChooseClusterId
+            } else {
+                Action::AddFinalizer
+            },
             conditions,
             provisioned: o.provisioned,
             failure_domains: None,
@@ -325,9 +335,9 @@ fn plan_normal(o: &Observed) -> Plan {
         Cond::no(types::READY, first.reason, first.message)
     };
     conditions.extend([scvmm_cond, fd_cond, ep_cond, summary]);
-    let requeue = match (&action, &o.endpoint) {
-        (Action::Wait, Endpoint::Pool { .. }) => Some(SHORTLY),
-        (Action::Wait, _) => None,
+    // Waiting for a VIP needs no polling: the claim is watched.
+    let requeue = match &action {
+        Action::Wait => None,
         _ => Some(SOON),
     };
     Plan {
@@ -534,13 +544,18 @@ fn orphan_action(o: &Observed, available: bool) -> Option<Action> {
     if o.orphan_policy != OrphanedVmPolicy::Delete || !available {
         return None;
     }
-    let due = o
-        .orphans
+    // The first due orphan that is not busy and did not just fail: one
+    // VM that cannot be removed never holds up the others.
+    o.orphans
         .iter()
-        .find(|v| v.orphaned_for >= o.orphan_grace)?;
-    Some(match due.status.as_str() {
-        "PowerOff" | "Stored" | "CreationFailed" | "Saved" => Action::RemoveOrphan(due.id.clone()),
-        "Deleting" | "UnderCreation" | "UnderUpdate" | "Starting" | "PoweringOff" => return None,
-        _ => Action::StopOrphan(due.id.clone()),
-    })
+        .filter(|v| v.orphaned_for >= o.orphan_grace && !v.blocked)
+        .find_map(|v| match v.status.as_str() {
+            // Off, or beyond what a stop can fix: remove (the script forces
+            // the removal of VMs VMM cannot reach).
+            "PowerOff" | "Stored" | "Saved" | "CreationFailed" | "Missing"
+            | "HostNotResponding" | "Incomplete" => Some(Action::RemoveOrphan(v.id.clone())),
+            "Deleting" | "UnderCreation" | "UnderUpdate" | "Starting" | "PoweringOff"
+            | "Stopping" | "Saving" | "MigratingIn" | "MigratingOut" => None,
+            _ => Some(Action::StopOrphan(v.id.clone())),
+        })
 }

@@ -259,6 +259,13 @@ async fn create(sm: &ScvmmMachine, world: &World, ctx: &Context) -> Result<(), E
         &pool_addresses,
         instance,
         &world.cluster_name,
+        world
+            .scvmm_cluster
+            .as_ref()
+            .and_then(|c| {
+                crate::controller::cluster::observe::cluster_marker(c, &world.cluster_name)
+            })
+            .as_deref(),
         iso,
     )
     .map_err(|m| Error::Config(format!("ScvmmMachine {}: {m}", sm.name_any())))?;

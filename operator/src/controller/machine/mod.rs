@@ -101,8 +101,13 @@ async fn reconcile_inner(sm: &ScvmmMachine, ctx: &Context) -> Result<Requeue, Er
         act::apply_status(sm, &status, ctx).await?;
     }
     let blocking = sm.annotations().contains_key(capi::BLOCK_MOVE_ANNOTATION);
-    if !starts_job(&plan.action) && world.client.is_some() {
-        // SCVMM was asked: the annotation follows the VM's job.
+    let answered = matches!(
+        world.observed.scvmm,
+        plan::Scvmm::Present(_) | plan::Scvmm::Absent
+    );
+    if !starts_job(&plan.action) && answered {
+        // SCVMM answered: the annotation follows the VM's job. When SCVMM
+        // could not be asked, a job may still run: the annotation stays.
         let busy = world.vm.as_ref().is_some_and(crate::scvmm::VmInfo::is_busy);
         if busy != blocking {
             set_block_move(sm, busy, ctx).await?;

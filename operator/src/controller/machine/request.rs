@@ -126,6 +126,7 @@ pub fn create_request(
     pool_addresses: &[Vec<String>],
     instance_id: &str,
     cluster_name: &str,
+    cluster_marker: Option<&str>,
     seed_iso: Vec<u8>,
 ) -> Result<CreateVm, String> {
     let spec = &sm.spec;
@@ -206,14 +207,7 @@ pub fn create_request(
             sm.metadata.name.clone().unwrap_or_default()
         ),
     };
-    let cluster = if cluster_name.is_empty() {
-        String::new()
-    } else {
-        format!(
-            "{}/{cluster_name}",
-            sm.metadata.namespace.clone().unwrap_or_default()
-        )
-    };
+    let cluster = cluster_marker.unwrap_or_default().to_string();
     Ok(CreateVm {
         instance_id: instance_id.to_string(),
         cluster,

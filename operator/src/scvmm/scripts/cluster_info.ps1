@@ -9,7 +9,8 @@
         $problem = $null
         $hosts = 0
         if ([string]$fd.cloud) {
-            $clouds = @(Get-SCCloud -Name ([string]$fd.cloud) -ErrorAction SilentlyContinue | Where-Object { $null -ne $_ })
+            # Exact names: -Name would take [ ] * ? as wildcards.
+            $clouds = @(Get-SCCloud | Where-Object { $null -ne $_ -and $_.Name -eq [string]$fd.cloud })
             if ($clouds.Count -eq 0) {
                 $problem = "VMM has no cloud named '$($fd.cloud)' that the account can see"
             } elseif ($clouds.Count -gt 1) {
@@ -24,9 +25,12 @@
             }
         }
         if ($null -eq $problem -and [string]$fd.hostGroup) {
-            $groups = @(Get-SCVMHostGroup | Where-Object { [string]$_.Path -eq [string]$fd.hostGroup })
+            # Looked up as create_vm does: by path, else by unique name.
+            $groups = @(Find-CapiHostGroups ([string]$fd.hostGroup))
             if ($groups.Count -eq 0) {
-                $problem = "VMM has no host group with the path '$($fd.hostGroup)' that the account can see"
+                $problem = "VMM has no host group with the path or name '$($fd.hostGroup)' that the account can see"
+            } elseif ($groups.Count -gt 1) {
+                $problem = "$($groups.Count) host groups are named '$($fd.hostGroup)'; use the full path (All Hosts\...)"
             } else {
                 $hosts = 0
                 foreach ($h in @($groups[0].AllChildHosts)) {

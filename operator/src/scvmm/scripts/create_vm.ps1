@@ -3,13 +3,6 @@
     # adapters, the seed in its DVD drive and the marker staged in one job
     # group, asynchronously.
 
-    # Host group by path ("All Hosts\Prod\Rack1"), else by (unique) name.
-    function Get-CapiHostGroup([string]$name) {
-        $groups = @(Get-SCVMHostGroup | Where-Object { [string]$_.Path -eq $name })
-        if ($groups.Count -eq 0) { $groups = @(Get-SCVMHostGroup | Where-Object { $_.Name -eq $name }) }
-        Get-CapiOne $groups 'VMHostGroup' $name
-    }
-
     # The library share that contains a folder (the longest match).
     function Get-CapiLibraryShare([string]$folder) {
         $best = $null

@@ -48,6 +48,18 @@ function Get-CapiOne($items, [string]$kind, [string]$name) {
     $list[0]
 }
 
+# Host groups by path ("All Hosts\Prod\Rack1"), else by name: every match.
+function Find-CapiHostGroups([string]$name) {
+    $groups = @(Get-SCVMHostGroup | Where-Object { [string]$_.Path -eq $name })
+    if ($groups.Count -eq 0) { $groups = @(Get-SCVMHostGroup | Where-Object { $_.Name -eq $name }) }
+    $groups
+}
+
+# Exactly one host group by path, else by (unique) name.
+function Get-CapiHostGroup([string]$name) {
+    Get-CapiOne (Find-CapiHostGroups $name) 'VMHostGroup' $name
+}
+
 # The machine's instance UUID on a VM: the custom property, else the last
 # line of the description.
 function Get-CapiMarker($vm) {
