@@ -170,6 +170,29 @@ async fn main() -> ExitCode {
         }
     };
 
+    // The admission policy that ships with the CRDs (template immutability).
+    for doc in operator::api::admission_policies() {
+        let kind = doc["kind"].as_str().unwrap_or_default().to_string();
+        let name = doc["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let gvk = GroupVersionKind::gvk("admissionregistration.k8s.io", "v1", &kind);
+        let policies: Api<DynamicObject> =
+            Api::all_with(client.clone(), &ApiResource::from_gvk(&gvk));
+        if let Err(e) = policies
+            .patch(
+                &name,
+                &kube::api::PatchParams::apply("scvmm-demo").force(),
+                &kube::api::Patch::Apply(&doc),
+            )
+            .await
+        {
+            eprintln!("demo: installing the {kind} {name} failed: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+
     // The emulator, on its built-in inventory.
     let sim_args = scvmm_sim::cli::Args::parse_from([
         "scvmm-sim".to_string(),
