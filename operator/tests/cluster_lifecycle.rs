@@ -741,6 +741,12 @@ async fn orphaned_vms_are_reported_and_removed_only_on_opt_in() {
     tokio::time::sleep(Duration::from_secs(8)).await;
     assert_eq!(env.vms_named("m1"), 1, "Report must never delete");
 
+    // The stop leaves the VM Missing (its host lost it): the controller
+    // must then force its removal rather than try to stop it again.
+    add_fault(
+        &env,
+        json!({"operation": "Stop-SCVirtualMachine", "object": "m1", "count": 1, "effect": "VmMissing"}),
+    );
     env.api("ScvmmCluster")
         .patch(
             "c1",
@@ -757,6 +763,17 @@ async fn orphaned_vms_are_reported_and_removed_only_on_opt_in() {
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+    assert!(
+        env.sim
+            .vmm
+            .lock()
+            .unwrap()
+            .state()
+            .removed_vms
+            .iter()
+            .any(|v| v.name == "m1"),
+        "m1 is among the removed VMs"
+    );
     eventually(
         &env.api("ScvmmCluster"),
         "c1",
