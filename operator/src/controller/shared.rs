@@ -84,6 +84,36 @@ pub fn failure_key(controller: &str, namespace: Option<&str>, name: &str) -> Str
     format!("{controller}:{}/{name}", namespace.unwrap_or_default())
 }
 
+/// What a controller's result stream does with each result: a successful
+/// reconcile forgets the object's failures, so its next failure backs off
+/// from 1 s again.
+pub fn forget_failures<K, E>(
+    ctx: std::sync::Arc<Context>,
+    controller: &'static str,
+) -> impl FnMut(
+    Result<
+        (
+            kube::runtime::reflector::ObjectRef<K>,
+            kube::runtime::controller::Action,
+        ),
+        E,
+    >,
+) -> std::future::Ready<()>
+where
+    K: kube::runtime::reflector::Lookup,
+{
+    move |r| {
+        if let Ok((obj, _)) = r {
+            ctx.failures.reset(&failure_key(
+                controller,
+                obj.namespace.as_deref(),
+                &obj.name,
+            ));
+        }
+        std::future::ready(())
+    }
+}
+
 /// Records an Event on `obj`; a failure to record is logged, not returned
 /// (an Event is never worth failing a reconcile for).
 pub async fn publish<K>(ctx: &Context, obj: &K, type_: EventType, reason: &str, note: &str)

@@ -361,17 +361,6 @@ pub async fn run(
         })
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, ctx.clone())
-        .for_each(|r| {
-            let ctx = ctx.clone();
-            async move {
-                if let Ok((obj, _)) = r {
-                    ctx.failures.reset(&shared::failure_key(
-                        "cluster",
-                        obj.namespace.as_deref(),
-                        &obj.name,
-                    ));
-                }
-            }
-        })
+        .for_each(shared::forget_failures(ctx.clone(), "cluster"))
         .await;
 }
