@@ -220,9 +220,13 @@ fn an_orphan_that_failed_does_not_hold_up_the_others() {
     let next = orphan("PowerOff", 1000);
     o.orphans = vec![stuck, next.clone()];
     assert_eq!(plan(&o).action, Action::RemoveOrphan(next.id.clone()));
-    // A VM VMM cannot reach is removed (forced), not stopped.
-    o.orphans = vec![orphan("HostNotResponding", 1000)];
+    // A VM gone from its host is removed, not stopped.
+    o.orphans = vec![orphan("Missing", 1000)];
     assert_eq!(plan(&o).action, Action::RemoveOrphan(next.id));
+    // A VM whose host does not answer is left alone: forgetting it in VMM
+    // would leave it running on the host, untracked.
+    o.orphans = vec![orphan("HostNotResponding", 1000)];
+    assert_eq!(plan(&o).action, Action::Wait);
 }
 
 #[test]

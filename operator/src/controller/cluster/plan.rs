@@ -550,12 +550,15 @@ fn orphan_action(o: &Observed, available: bool) -> Option<Action> {
         .iter()
         .filter(|v| v.orphaned_for >= o.orphan_grace && !v.blocked)
         .find_map(|v| match v.status.as_str() {
-            // Off, or beyond what a stop can fix: remove (the script forces
-            // the removal of VMs VMM cannot reach).
-            "PowerOff" | "Stored" | "Saved" | "CreationFailed" | "Missing"
-            | "HostNotResponding" | "Incomplete" => Some(Action::RemoveOrphan(v.id.clone())),
+            // Off, failed, or gone from its host: remove (the script forces
+            // only the removal of a Missing VM, which is no longer on a host).
+            "PowerOff" | "Stored" | "Saved" | "CreationFailed" | "Missing" | "Incomplete" => {
+                Some(Action::RemoveOrphan(v.id.clone()))
+            }
+            // Busy, or its host does not answer (a forced removal would
+            // forget a VM that may still run there): wait.
             "Deleting" | "UnderCreation" | "UnderUpdate" | "Starting" | "PoweringOff"
-            | "Stopping" | "Saving" | "MigratingIn" | "MigratingOut" => None,
+            | "Stopping" | "Saving" | "MigratingIn" | "MigratingOut" | "HostNotResponding" => None,
             _ => Some(Action::StopOrphan(v.id.clone())),
         })
 }
