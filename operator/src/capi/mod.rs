@@ -30,6 +30,17 @@ pub const CORE_GROUP: &str = "cluster.x-k8s.io";
 /// CAPI IPAM API group.
 pub const IPAM_GROUP: &str = "ipam.cluster.x-k8s.io";
 
+/// Name of the Cluster API object of `kind` (`Cluster`, `Machine`) among
+/// `obj`'s owners: how CAPI links its objects to ours.
+pub fn owner_name<K: kube::Resource>(obj: &K, kind: &str) -> Option<String> {
+    obj.meta()
+        .owner_references
+        .iter()
+        .flatten()
+        .find(|r| r.kind == kind && r.api_version.starts_with("cluster.x-k8s.io/"))
+        .map(|r| r.name.clone())
+}
+
 /// `{apiGroup, kind, name}`, the v1beta2 contract reference shape.
 #[derive(
     serde::Serialize, serde::Deserialize, Clone, Debug, Default, PartialEq, Eq, schemars::JsonSchema,

@@ -60,12 +60,9 @@ pub async fn reconcile(t: Arc<ScvmmMachineTemplate>, ctx: Arc<Context>) -> Resul
         if capi::has_paused_annotation(t.as_ref()) {
             return Ok(Requeue::await_change());
         }
-        if let Some(owner) = t
-            .owner_references()
-            .iter()
-            .find(|r| r.kind == "Cluster" && r.api_version.starts_with("cluster.x-k8s.io/"))
+        if let Some(owner) = capi::owner_name(t.as_ref(), "Cluster")
             && let Some(c) = Api::<Cluster>::namespaced(ctx.client.clone(), &ns)
-                .get_opt(&owner.name)
+                .get_opt(&owner)
                 .await?
             && capi::is_paused(&c)
         {

@@ -57,18 +57,11 @@ pub fn cluster_id(sc: &ScvmmCluster) -> Option<String> {
         .map(|u| u.to_string())
 }
 
-fn owner_cluster(sc: &ScvmmCluster) -> Option<String> {
-    sc.owner_references()
-        .iter()
-        .find(|r| r.kind == "Cluster" && r.api_version.starts_with("cluster.x-k8s.io/"))
-        .map(|r| r.name.clone())
-}
-
 /// Reads the world for `sc`.
 pub async fn observe(sc: &ScvmmCluster, ctx: &Context) -> Result<World, Error> {
     let ns = sc.namespace().unwrap_or_default();
     let client = &ctx.client;
-    let owner = owner_cluster(sc);
+    let owner = capi::owner_name(sc, "Cluster");
     let cluster_name = owner
         .clone()
         .or_else(|| sc.labels().get(capi::CLUSTER_NAME_LABEL).cloned())
@@ -175,11 +168,7 @@ pub async fn observe(sc: &ScvmmCluster, ctx: &Context) -> Result<World, Error> {
     let unowned_machines: Vec<String> = machines
         .iter()
         .filter(|m| {
-            m.metadata.deletion_timestamp.is_none()
-                && !m
-                    .owner_references()
-                    .iter()
-                    .any(|r| r.kind == "Machine" && r.api_version.starts_with("cluster.x-k8s.io/"))
+            m.metadata.deletion_timestamp.is_none() && capi::owner_name(*m, "Machine").is_none()
         })
         .map(|m| m.name_any())
         .collect();

@@ -39,18 +39,11 @@ pub struct World {
     pub vm: Option<VmInfo>,
 }
 
-fn owner_machine_name(sm: &ScvmmMachine) -> Option<String> {
-    sm.owner_references()
-        .iter()
-        .find(|r| r.kind == "Machine" && r.api_version.starts_with("cluster.x-k8s.io/"))
-        .map(|r| r.name.clone())
-}
-
 /// Reads the world for `sm`.
 pub async fn observe(sm: &ScvmmMachine, ctx: &Context) -> Result<World, Error> {
     let ns = sm.namespace().unwrap_or_default();
     let client = &ctx.client;
-    let machine = match owner_machine_name(sm) {
+    let machine = match capi::owner_name(sm, "Machine") {
         Some(name) => {
             Api::<Machine>::namespaced(client.clone(), &ns)
                 .get_opt(&name)
