@@ -4,7 +4,11 @@
 //!   kube-controller-manager, optionally the Cluster API managers) built from
 //!   the Go module proxy and run as local processes. Any crate's tests use it
 //!   through `e2e` as a dev-dependency.
+//! - [`harness`]: the end-to-end environment (Cluster API managers, our
+//!   `manager` and `scvmm-sim` binaries as processes, workload API servers)
+//!   and what the suites check with.
 //! - [`manifests`]: server-side apply of multi-document YAML.
 
+pub mod harness;
 pub mod manifests;
 pub mod testbed;

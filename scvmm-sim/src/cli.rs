@@ -63,6 +63,18 @@ pub struct Args {
     #[arg(long, env = "SCVMM_SIM_REGISTER_NODES_KUBECONFIG")]
     pub register_nodes_kubeconfig: Option<PathBuf>,
 
+    /// Play kubeadm too: a guest whose bootstrap data is the kubeadm
+    /// bootstrap provider's cloud-config registers its Node in the cluster
+    /// at the endpoint that data names (`controlPlaneEndpoint` on init, the
+    /// discovery endpoint on join), with a client certificate minted from
+    /// the cluster CA a control-plane machine carries; `kubeadm init` also
+    /// uploads the `kubeadm-config` ConfigMap, and control-plane Nodes carry
+    /// `node-role.kubernetes.io/control-plane`. Workers join through the
+    /// credentials of a control-plane guest of the same endpoint. Guests
+    /// without kubeadm data still go to `--register-nodes-kubeconfig`.
+    #[arg(long, env = "SCVMM_SIM_JOIN_KUBEADM_CLUSTERS")]
+    pub join_kubeadm_clusters: bool,
+
     /// `status.nodeInfo.kubeletVersion` of registered Nodes.
     #[arg(
         long,

@@ -151,11 +151,17 @@ pub async fn start(
     let boot_delay = Duration::from_secs_f64((20.0 * args.latency_scale).clamp(0.05, 60.0));
     // One registrar (one client) for the process; a reset's fresh guest
     // simulator shares it.
+    let kubelet = KubeletInfo::new(args.node_kubelet_version.clone());
     let nodes = match &args.register_nodes_kubeconfig {
+        None if args.join_kubeadm_clusters => Some(
+            NodeRegistrar::new(None, true, kubelet, guests.clone())
+                .map_err(|e| StartError::Flag(e.to_string()))?,
+        ),
         Some(path) => Some(
             NodeRegistrar::from_kubeconfig(
                 path,
-                KubeletInfo::new(args.node_kubelet_version.clone()),
+                args.join_kubeadm_clusters,
+                kubelet,
                 guests.clone(),
             )
             .await

@@ -16,8 +16,11 @@ mod binaries;
 mod capi;
 mod pki;
 mod supervisor;
+mod workload;
 
 pub use binaries::{Binaries, Component, Versions, cache_dir};
+pub use supervisor::log_tail as log_tail_of;
+pub use workload::WorkloadApiServer;
 
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
@@ -71,6 +74,15 @@ pub enum Error {
     Kube { doing: String, source: kube::Error },
     #[error("manifest {}: {detail}", path.display())]
     Manifest { path: PathBuf, detail: String },
+    #[error("scvmm-sim inspection API {request}: {detail}")]
+    SimApi { request: String, detail: String },
+    #[error(
+        "{name} is not built at {} (run `just e2e`, or `cargo build -p operator --bin manager -p scvmm-sim` first)",
+        path.display()
+    )]
+    NotBuilt { name: String, path: PathBuf },
+    #[error("clusterctl generate cluster failed: {detail}")]
+    Clusterctl { detail: String },
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> Error {
@@ -170,6 +182,7 @@ impl Builder {
 /// removes its directory.
 pub struct TestCluster {
     supervisor: Supervisor,
+    etcd_url: String,
     kubeconfig_path: PathBuf,
     kubeconfig: Kubeconfig,
     api_url: String,
@@ -386,6 +399,7 @@ impl TestCluster {
 
         let mut cluster = TestCluster {
             supervisor,
+            etcd_url: etcd_url.clone(),
             kubeconfig_path,
             kubeconfig,
             api_url,
@@ -538,6 +552,32 @@ impl TestCluster {
     /// what happens when it goes away.
     pub fn stop_component(&mut self, component: &str) {
         self.supervisor.stop(component, Duration::from_secs(10));
+    }
+
+    /// Runs another process under the test bed's supervision (stopped with
+    /// it; its output goes to `<dir>/<name>.log`).
+    pub fn spawn(
+        &mut self,
+        name: &str,
+        program: &Path,
+        args: &[String],
+        envs: &[(&str, String)],
+    ) -> Result<(), Error> {
+        self.supervisor.spawn(name, program, args, envs)
+    }
+
+    /// Kills one process at once (SIGKILL), as a crash or an OOM kill would.
+    pub fn kill(&mut self, name: &str) {
+        self.supervisor.kill(name);
+    }
+
+    /// The log file of a process started by the test bed.
+    pub fn log_path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(format!("{name}.log"))
+    }
+
+    pub(crate) fn etcd_url(&self) -> &str {
+        &self.etcd_url
     }
 
     pub(crate) fn supervisor_mut(&mut self) -> &mut Supervisor {

@@ -20,6 +20,8 @@ pub struct CertPair {
 /// The certificate authority of one test bed.
 pub struct Ca {
     pub cert_pem: String,
+    /// PKCS#8 PEM; Cluster API accepts it as a cluster CA key.
+    pub key_pem: String,
     issuer: Issuer<'static, KeyPair>,
 }
 
@@ -44,6 +46,7 @@ impl Ca {
         let cert = params.self_signed(&key).map_err(pki("CA certificate"))?;
         Ok(Self {
             cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
             issuer: Issuer::new(params, key),
         })
     }

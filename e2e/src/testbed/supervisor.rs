@@ -134,6 +134,15 @@ impl Supervisor {
         }
     }
 
+    /// Kills one child with SIGKILL (no chance to clean up).
+    pub fn kill(&mut self, name: &str) {
+        if let Some(pos) = self.children.iter().position(|m| m.name == name) {
+            let mut m = self.children.remove(pos);
+            let _ = m.child.kill();
+            let _ = m.child.wait();
+        }
+    }
+
     /// Stops everything: SIGTERM to the group, SIGKILL after a grace period.
     pub fn shutdown(&mut self) {
         if let Some(pgid) = self.pgid.take() {

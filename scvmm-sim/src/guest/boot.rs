@@ -29,7 +29,13 @@ pub struct GuestRecord {
     pub seed_error: Option<String>,
     /// Addresses reported, per adapter.
     pub addresses: BTreeMap<String, Vec<String>>,
-    /// Name of the Node the guest registers (`--register-nodes-kubeconfig`).
+    /// What kubeadm runs in the guest (`init`, `joinControlPlane`,
+    /// `joinWorker`), when its bootstrap data is kubeadm's.
+    pub kubeadm: Option<super::kubeadm::KubeadmRole>,
+    /// The API server endpoint the guest's kubeadm talks to.
+    pub cluster_endpoint: Option<String>,
+    /// Name of the Node the guest registers (`--register-nodes-kubeconfig`,
+    /// `--join-kubeadm-clusters`).
     pub node: Option<String>,
     /// Where that registration stands: pending, registered, retrying or
     /// failed with the last error, marked Unknown; or why there is none.
@@ -159,20 +165,33 @@ impl GuestHook for GuestSimulator {
                 .iter()
                 .map(|(id, a)| (id.to_string(), a.iter().map(ToString::to_string).collect()))
                 .collect(),
+            kubeadm: seed.as_ref().and_then(|s| s.kubeadm.as_ref().map(|k| k.role)),
+            cluster_endpoint: seed
+                .as_ref()
+                .and_then(|s| s.kubeadm.as_ref().map(|k| k.endpoint.clone())),
             node: None,
             node_registration: None,
         };
         // Only a guest configured from a seed runs a kubelet.
         let kubelet = match (&self.nodes, &seed) {
-            (Some(nodes), Some(_)) => {
+            (Some(nodes), Some(seed)) => {
                 let ips = plan
                     .iter()
                     .flat_map(|(_, a)| a.iter().map(ToString::to_string));
-                match NodeIdentity::from_guest(boot, &record, ips.collect(), Uuid::new_v4()) {
-                    Ok(identity) => {
+                let target = match &seed.kubeadm_error {
+                    Some(e) => Err(format!("not registered: {e}")),
+                    None => nodes.target(seed.kubeadm.as_ref()),
+                };
+                match target.and_then(|t| {
+                    NodeIdentity::from_guest(boot, &record, ips.collect(), Uuid::new_v4())
+                        .map(|id| (t, id))
+                }) {
+                    Ok((target, mut identity)) => {
+                        identity.control_plane =
+                            seed.kubeadm.as_ref().is_some_and(|k| k.role.control_plane());
                         record.node = Some(identity.name.clone());
                         record.node_registration = Some("pending: registers once booted".into());
-                        Some((nodes, identity))
+                        Some((nodes, identity, target))
                     }
                     Err(why) => {
                         record.node_registration = Some(why);
@@ -185,8 +204,8 @@ impl GuestHook for GuestSimulator {
         if let Ok(mut records) = self.records.lock() {
             records.insert(boot.vm, record);
         }
-        if let Some((nodes, identity)) = kubelet {
-            nodes.booted(boot.vm, &boot.name, identity, self.boot_delay);
+        if let Some((nodes, identity, target)) = kubelet {
+            nodes.booted(boot.vm, &boot.name, identity, target, self.boot_delay);
         }
         let vmm = self.vmm.clone();
         let vm = boot.vm;

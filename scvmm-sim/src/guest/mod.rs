@@ -3,10 +3,13 @@
 //! VMM model, and optionally register a Node (a fake kubelet, for e2e).
 
 pub mod boot;
+pub mod clusters;
 pub mod iso;
+pub mod kubeadm;
 pub mod node;
 pub mod seed;
 
 pub use boot::{GuestRecord, GuestSimulator, GuestTable};
-pub use node::{KubeletInfo, NodeError, NodeIdentity, NodeRegistrar};
+pub use kubeadm::{KubeadmBootstrap, KubeadmRole, read_kubeadm};
+pub use node::{KubeletInfo, NodeError, NodeIdentity, NodeRegistrar, Target};
 pub use seed::{GuestInterface, GuestSeed, SeedError, read_seed};

@@ -30,12 +30,14 @@
 use super::boot::{GuestRecord, GuestTable};
 use crate::vmm::GuestBoot;
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
+use super::clusters::Clusters;
+use super::kubeadm::KubeadmBootstrap;
 use k8s_openapi::api::core::v1::{
-    Node, NodeAddress, NodeCondition, NodeSpec, NodeStatus, NodeSystemInfo,
+    ConfigMap, Node, NodeAddress, NodeCondition, NodeSpec, NodeStatus, NodeSystemInfo,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta, OwnerReference, Time};
 use k8s_openapi::jiff::Timestamp;
-use kube::api::{Api, DeleteParams, Patch, PatchParams, Preconditions};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams, Preconditions};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 use std::collections::HashMap;
@@ -57,6 +59,12 @@ pub const HEARTBEAT: Duration = Duration::from_secs(10);
 /// kubelet's `nodeStatusReportFrequency`: the status is re-posted this often
 /// even when nothing changed.
 pub const STATUS_REPORT: Duration = Duration::from_secs(300);
+/// The role label kubeadm puts on control-plane Nodes (Cluster API's
+/// control plane provider looks Nodes up by it).
+pub const CONTROL_PLANE_LABEL: &str = "node-role.kubernetes.io/control-plane";
+/// Where `kubeadm init` uploads its ClusterConfiguration; Cluster API's
+/// kubeadm control plane provider takes its presence as "initialised".
+pub const KUBEADM_CONFIG: (&str, &str) = ("kube-system", "kubeadm-config");
 /// Attempts per change (register, mark, delete) before giving up.
 pub const ATTEMPTS: u32 = 8;
 
@@ -102,6 +110,9 @@ pub struct NodeIdentity {
     pub machine_id: String,
     /// `bootID`, new on every boot.
     pub boot_id: String,
+    /// kubeadm ran as a control-plane machine: the Node carries
+    /// `node-role.kubernetes.io/control-plane`, as kubeadm labels it.
+    pub control_plane: bool,
 }
 
 impl NodeIdentity {
@@ -133,6 +144,7 @@ impl NodeIdentity {
             system_uuid: boot.bios_guid.to_string(),
             machine_id: boot.vm.simple().to_string(),
             boot_id: boot_id.to_string(),
+            control_plane: false,
         })
     }
 }
@@ -148,7 +160,7 @@ pub enum Readiness {
 
 /// The Node's metadata and spec, for a server-side apply of the object.
 pub fn node(id: &NodeIdentity) -> Node {
-    let labels = [
+    let mut labels: std::collections::BTreeMap<String, String> = [
         ("kubernetes.io/hostname", id.name.as_str()),
         ("kubernetes.io/os", "linux"),
         ("kubernetes.io/arch", "amd64"),
@@ -158,6 +170,9 @@ pub fn node(id: &NodeIdentity) -> Node {
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
+    if id.control_plane {
+        labels.insert(CONTROL_PLANE_LABEL.into(), String::new());
+    }
     Node {
         metadata: ObjectMeta {
             name: Some(id.name.clone()),
@@ -357,10 +372,20 @@ enum Want {
 
 type Actors = Mutex<HashMap<Uuid, (u64, mpsc::UnboundedSender<Want>)>>;
 
-/// Registers guests' Nodes through one shared client; one task per VM
-/// applies the newest wanted state, retrying, then keeps the Lease fresh.
+/// Which cluster a guest's Node goes to.
+#[derive(Clone, Debug)]
+pub enum Target {
+    /// The cluster of `--register-nodes-kubeconfig`.
+    Default,
+    /// The cluster the guest's kubeadm joins (`--join-kubeadm-clusters`).
+    Kubeadm(KubeadmBootstrap),
+}
+
+/// Registers guests' Nodes; one task per VM applies the newest wanted
+/// state, retrying, then keeps the Lease fresh.
 pub struct NodeRegistrar {
-    client: Client,
+    client: Option<Client>,
+    clusters: Option<Arc<Clusters>>,
     kubelet: KubeletInfo,
     records: GuestTable,
     runtime: tokio::runtime::Handle,
@@ -371,14 +396,18 @@ pub struct NodeRegistrar {
 impl NodeRegistrar {
     /// A registrar writing with `client`; it must be created inside a tokio
     /// runtime. Progress and errors go to `records`.
+    /// `client` takes every guest's Node (when set); `join` sends the Node
+    /// of a guest whose bootstrap data runs kubeadm to the cluster it names.
     pub fn new(
-        client: Client,
+        client: Option<Client>,
+        join: bool,
         kubelet: KubeletInfo,
         records: GuestTable,
     ) -> Result<Arc<Self>, NodeError> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| NodeError::NoRuntime)?;
         Ok(Arc::new(Self {
             client,
+            clusters: join.then(Arc::default),
             kubelet,
             records,
             runtime,
@@ -387,10 +416,12 @@ impl NodeRegistrar {
         }))
     }
 
-    /// A registrar for the cluster (current context) of a kubeconfig file.
-    /// The client is built once here; nothing is contacted yet.
+    /// A registrar for the cluster (current context) of a kubeconfig file,
+    /// and with `join` for the clusters kubeadm guests join. The client is
+    /// built once here; nothing is contacted yet.
     pub async fn from_kubeconfig(
         path: &Path,
+        join: bool,
         kubelet: KubeletInfo,
         records: GuestTable,
     ) -> Result<Arc<Self>, NodeError> {
@@ -406,12 +437,42 @@ impl NodeRegistrar {
         config.connect_timeout = Some(Duration::from_secs(5));
         config.read_timeout = Some(Duration::from_secs(20));
         let client = Client::try_from(config).map_err(|e| invalid(e.to_string()))?;
-        Self::new(client, kubelet, records)
+        Self::new(Some(client), join, kubelet, records)
+    }
+
+    /// Where the Node of a guest with this bootstrap goes; `Err` says why
+    /// it has none.
+    pub fn target(&self, kubeadm: Option<&KubeadmBootstrap>) -> Result<Target, String> {
+        match (kubeadm, &self.clusters, &self.client) {
+            (Some(k), Some(_), _) => Ok(Target::Kubeadm(k.clone())),
+            (_, _, Some(_)) => Ok(Target::Default),
+            (None, Some(_), None) => Err(
+                "not registered: the bootstrap data does not run kubeadm, so it names no cluster to join".into(),
+            ),
+            (Some(_), None, None) | (None, None, None) => {
+                Err("not registered: no cluster to register in".into())
+            }
+        }
     }
 
     /// The guest of `vm` booted: register `identity` once `after` has
     /// passed, unless something newer arrives first.
-    pub fn booted(&self, vm: Uuid, vm_name: &str, identity: NodeIdentity, after: Duration) {
+    pub fn booted(
+        &self,
+        vm: Uuid,
+        vm_name: &str,
+        identity: NodeIdentity,
+        target: Target,
+        after: Duration,
+    ) {
+        let source = match (&target, &self.client, &self.clusters) {
+            (Target::Kubeadm(k), _, Some(clusters)) => Source::Kubeadm {
+                boot: Box::new(k.clone()),
+                clusters: clusters.clone(),
+            },
+            (_, Some(client), _) => Source::Fixed(client.clone()),
+            _ => return,
+        };
         let want = Want::Ready {
             identity,
             not_before: Instant::now() + after,
@@ -435,8 +496,8 @@ impl NodeRegistrar {
             vm,
             vm_name: vm_name.to_string(),
             id,
-            nodes: Api::all(self.client.clone()),
-            leases: Api::namespaced(self.client.clone(), LEASE_NAMESPACE),
+            source,
+            client: None,
             kubelet: self.kubelet.clone(),
             records: self.records.clone(),
             actors: Arc::downgrade(&self.actors),
@@ -473,13 +534,33 @@ impl NodeRegistrar {
     }
 }
 
+/// Where an actor gets its client.
+enum Source {
+    Fixed(Client),
+    Kubeadm {
+        boot: Box<KubeadmBootstrap>,
+        clusters: Arc<Clusters>,
+    },
+}
+
+/// Why a step did not happen.
+#[derive(Debug, thiserror::Error)]
+enum StepError {
+    #[error(transparent)]
+    Kube(#[from] kube::Error),
+    /// No way to reach the cluster yet (a worker whose control plane has
+    /// not booted here); retried like an API error.
+    #[error("{0}")]
+    NoCluster(String),
+}
+
 /// One VM's Node, driven towards the newest [`Want`].
 struct Actor {
     vm: Uuid,
     vm_name: String,
     id: u64,
-    nodes: Api<Node>,
-    leases: Api<Lease>,
+    source: Source,
+    client: Option<Client>,
     kubelet: KubeletInfo,
     records: GuestTable,
     actors: Weak<Actors>,
@@ -503,8 +584,8 @@ async fn sleep_until(at: Option<Instant>) {
 /// 400 and 422 (for example a host name that is not a valid Node name, or
 /// a Node of that name with another provider ID) will not go away by
 /// themselves; everything else may.
-fn permanent(e: &kube::Error) -> bool {
-    matches!(e, kube::Error::Api(s) if matches!(s.code, 400 | 422))
+fn permanent(e: &StepError) -> bool {
+    matches!(e, StepError::Kube(kube::Error::Api(s)) if matches!(s.code, 400 | 422))
 }
 
 fn not_found(e: &kube::Error) -> bool {
@@ -512,7 +593,7 @@ fn not_found(e: &kube::Error) -> bool {
 }
 
 impl Actor {
-    async fn run(self, mut want: Want, mut rx: mpsc::UnboundedReceiver<Want>) {
+    async fn run(mut self, mut want: Want, mut rx: mpsc::UnboundedReceiver<Want>) {
         // The Node this VM registered (or tried to): what to mark or delete.
         let mut node: Option<NodeIdentity> = None;
         let mut pending = true;
@@ -648,9 +729,77 @@ impl Actor {
         PatchParams::apply(FIELD_MANAGER).force()
     }
 
-    async fn register(&self, id: &NodeIdentity) -> Result<Step, kube::Error> {
-        let applied = self
-            .nodes
+    /// The client for this guest's cluster, found once.
+    async fn connect(&mut self) -> Result<Client, StepError> {
+        if let Some(c) = &self.client {
+            return Ok(c.clone());
+        }
+        let client = match &self.source {
+            Source::Fixed(c) => c.clone(),
+            Source::Kubeadm { boot, clusters } => match (&boot.ca_cert_pem, &boot.ca_key_pem) {
+                (Some(cert), Some(key)) => clusters
+                    .learn(&boot.endpoint, cert, &key.0)
+                    .await
+                    .map_err(|e| {
+                        StepError::NoCluster(format!(
+                            "cannot reach the cluster at {} with the CA in the bootstrap data: {e}",
+                            boot.endpoint
+                        ))
+                    })?,
+                _ => clusters.client(&boot.endpoint).ok_or_else(|| {
+                    StepError::NoCluster(format!(
+                        "no control-plane machine of the cluster at {} has booted in this emulator yet, so it has no credentials for it",
+                        boot.endpoint
+                    ))
+                })?,
+            },
+        };
+        self.client = Some(client.clone());
+        Ok(client)
+    }
+
+    async fn nodes(&mut self) -> Result<Api<Node>, StepError> {
+        Ok(Api::all(self.connect().await?))
+    }
+
+    async fn leases(&mut self) -> Result<Api<Lease>, StepError> {
+        Ok(Api::namespaced(self.connect().await?, LEASE_NAMESPACE))
+    }
+
+    /// What `kubeadm init` leaves that Cluster API reads: the
+    /// `kubeadm-config` ConfigMap. Never overwritten once there.
+    async fn upload_kubeadm_config(&mut self) -> Result<(), StepError> {
+        let Source::Kubeadm { boot, .. } = &self.source else {
+            return Ok(());
+        };
+        let Some(cluster_configuration) = boot.cluster_configuration.clone() else {
+            return Ok(());
+        };
+        let (namespace, name) = KUBEADM_CONFIG;
+        let maps: Api<ConfigMap> = Api::namespaced(self.connect().await?, namespace);
+        let map = ConfigMap {
+            metadata: ObjectMeta {
+                name: Some(name.into()),
+                namespace: Some(namespace.into()),
+                ..ObjectMeta::default()
+            },
+            data: Some(
+                [("ClusterConfiguration".to_string(), cluster_configuration)]
+                    .into_iter()
+                    .collect(),
+            ),
+            ..ConfigMap::default()
+        };
+        match maps.create(&PostParams::default(), &map).await {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(s)) if s.code == 409 => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn register(&mut self, id: &NodeIdentity) -> Result<Step, StepError> {
+        let nodes = self.nodes().await?;
+        let applied = nodes
             .patch(&id.name, &Self::apply(), &Patch::Apply(node(id)))
             .await?;
         let status = node_status(
@@ -660,16 +809,24 @@ impl Actor {
             Timestamp::now(),
             applied.status.as_ref(),
         );
-        self.nodes
+        nodes
             .patch_status(&id.name, &Self::apply(), &Patch::Apply(status))
             .await?;
         self.renew_lease(id, applied.metadata.uid.as_deref()).await;
-        Ok(Step::Done(format!("registered Node {} (Ready)", id.name)))
+        self.upload_kubeadm_config().await?;
+        let cluster = match &self.source {
+            Source::Kubeadm { boot, .. } => format!(" in the cluster at {}", boot.endpoint),
+            Source::Fixed(_) => String::new(),
+        };
+        Ok(Step::Done(format!(
+            "registered Node {} (Ready){cluster}",
+            id.name
+        )))
     }
 
     /// The Node of `id` if it exists and carries our provider ID.
-    async fn ours(&self, id: &NodeIdentity) -> Result<Result<Node, String>, kube::Error> {
-        Ok(match self.nodes.get_opt(&id.name).await? {
+    async fn ours(&mut self, id: &NodeIdentity) -> Result<Result<Node, String>, StepError> {
+        Ok(match self.nodes().await?.get_opt(&id.name).await? {
             None => Err(format!("Node {} no longer exists", id.name)),
             Some(n)
                 if n.spec.as_ref().and_then(|s| s.provider_id.as_deref())
@@ -684,7 +841,7 @@ impl Actor {
         })
     }
 
-    async fn mark_unknown(&self, id: Option<&NodeIdentity>) -> Result<Step, kube::Error> {
+    async fn mark_unknown(&mut self, id: Option<&NodeIdentity>) -> Result<Step, StepError> {
         let Some(id) = id else {
             return Ok(Step::Lost("no Node registered".into()));
         };
@@ -699,7 +856,8 @@ impl Actor {
             Timestamp::now(),
             existing.status.as_ref(),
         );
-        self.nodes
+        self.nodes()
+            .await?
             .patch_status(&id.name, &Self::apply(), &Patch::Apply(status))
             .await?;
         Ok(Step::Done(format!(
@@ -708,7 +866,7 @@ impl Actor {
         )))
     }
 
-    async fn delete(&self, id: Option<&NodeIdentity>) -> Result<Step, kube::Error> {
+    async fn delete(&mut self, id: Option<&NodeIdentity>) -> Result<Step, StepError> {
         let Some(id) = id else {
             return Ok(Step::Lost("no Node registered".into()));
         };
@@ -723,14 +881,14 @@ impl Actor {
             }),
             ..DeleteParams::default()
         };
-        match self.nodes.delete(&id.name, &params).await {
+        match self.nodes().await?.delete(&id.name, &params).await {
             Ok(_) => {}
             Err(e) if not_found(&e) => {}
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         }
         // Its owner reference would let the garbage collector do this; do
         // not depend on one running.
-        if let Err(e) = self.leases.delete(&id.name, &DeleteParams::default()).await
+        if let Err(e) = self.leases().await?.delete(&id.name, &DeleteParams::default()).await
             && !not_found(&e)
         {
             tracing::debug!(vm = %self.vm_name, node = %id.name, error = %e, "deleting the node Lease failed");
@@ -741,7 +899,7 @@ impl Actor {
     /// Renews the Lease (and re-posts the status when `report`); `Lost`
     /// when the Node went away: someone deleted it (Cluster API does when
     /// its Machine goes), and kubelet would not bring it back either.
-    async fn heartbeat(&self, id: &NodeIdentity, report: bool) -> Result<Step, kube::Error> {
+    async fn heartbeat(&mut self, id: &NodeIdentity, report: bool) -> Result<Step, StepError> {
         let existing = match self.ours(id).await? {
             Ok(n) => n,
             Err(why) => return Ok(Step::Lost(format!("{why}; heartbeats stopped"))),
@@ -755,7 +913,8 @@ impl Actor {
                 Timestamp::now(),
                 existing.status.as_ref(),
             );
-            self.nodes
+            self.nodes()
+                .await?
                 .patch_status(&id.name, &Self::apply(), &Patch::Apply(status))
                 .await?;
         }
@@ -764,10 +923,16 @@ impl Actor {
 
     /// A failed renewal is retried on the next heartbeat; the Node itself
     /// is what Cluster API reads.
-    async fn renew_lease(&self, id: &NodeIdentity, uid: Option<&str>) {
+    async fn renew_lease(&mut self, id: &NodeIdentity, uid: Option<&str>) {
         let body = lease(&id.name, uid, Timestamp::now());
-        if let Err(e) = self
-            .leases
+        let leases = match self.leases().await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::debug!(vm = %self.vm_name, node = %id.name, error = %e, "renewing the node Lease failed");
+                return;
+            }
+        };
+        if let Err(e) = leases
             .patch(&id.name, &Self::apply(), &Patch::Apply(body))
             .await
         {
@@ -790,6 +955,7 @@ mod tests {
             system_uuid: "0f2b9c62-7f0e-4d3a-9c55-1d2e3f405162".into(),
             machine_id: "6c1a0d5e2f3b4a5c8d9e0f1a2b3c4d5e".into(),
             boot_id: "9e1c1e0b-4f4f-4d7a-8a43-5d7f1f0c9a11".into(),
+            control_plane: false,
         }
     }
 

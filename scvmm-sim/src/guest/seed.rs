@@ -1,8 +1,10 @@
 //! What a booting guest takes from its NoCloud seed: identity from
 //! `meta-data`, addresses from `network-config` (netplan v2, or v1), and a
-//! digest of `user-data` (the bootstrap data itself is never kept).
+//! digest of `user-data`, and what kubeadm would do with it (see
+//! `super::kubeadm`; of the bootstrap data only that is kept).
 
 use super::iso::{IsoError, read_root};
+use super::kubeadm::{KubeadmBootstrap, read_kubeadm};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -58,6 +60,11 @@ pub struct GuestSeed {
     pub user_data_sha256: String,
     /// Length of user-data in bytes.
     pub user_data_len: usize,
+    /// What kubeadm in the guest runs, when the user-data is the kubeadm
+    /// bootstrap provider's cloud-config.
+    pub kubeadm: Option<KubeadmBootstrap>,
+    /// Why the user-data's kubeadm configuration cannot be followed.
+    pub kubeadm_error: Option<String>,
 }
 
 fn yaml(file: &'static str, bytes: &[u8]) -> Result<Value, SeedError> {
@@ -162,7 +169,13 @@ pub fn read_seed(image: &[u8]) -> Result<GuestSeed, SeedError> {
         None => Vec::new(),
     };
     let digest = Sha256::digest(user_data);
+    let (kubeadm, kubeadm_error) = match read_kubeadm(user_data) {
+        Ok(k) => (k, None),
+        Err(e) => (None, Some(e.to_string())),
+    };
     Ok(GuestSeed {
+        kubeadm,
+        kubeadm_error,
         instance_id: string(&meta, "instance-id"),
         hostname: string(&meta, "local-hostname").or_else(|| string(&meta, "hostname")),
         provider_id: string(&meta, "provider-id"),

@@ -1,0 +1,71 @@
+//! `clusterctl generate cluster` on our templates, as users run it, with
+//! nothing from the caller's environment: a fresh config directory, no
+//! version check, and proxies that refuse every connection, so a render
+//! that tried to reach the network fails instead of depending on it.
+
+use crate::testbed::Error;
+use std::path::Path;
+use std::process::Command;
+
+/// One `clusterctl generate cluster` call.
+pub struct Generate<'a> {
+    /// The clusterctl binary (the test bed builds it).
+    pub clusterctl: &'a Path,
+    /// The template file (`--from`).
+    pub template: &'a Path,
+    /// Cluster name.
+    pub name: &'a str,
+    /// `--target-namespace`.
+    pub namespace: &'a str,
+    /// `--kubernetes-version`.
+    pub kubernetes_version: &'a str,
+    /// `--control-plane-machine-count`.
+    pub control_plane: u32,
+    /// `--worker-machine-count`.
+    pub workers: u32,
+    /// Template variables, as environment variables.
+    pub vars: &'a [(String, String)],
+}
+
+/// The rendered YAML, or clusterctl's message.
+pub fn generate_cluster(g: &Generate<'_>) -> Result<String, Error> {
+    let fail = |detail: String| Error::Clusterctl { detail };
+    let home = tempfile::tempdir().map_err(|e| fail(e.to_string()))?;
+    let config = home.path().join("clusterctl.yaml");
+    std::fs::write(&config, "# empty: no providers, no overrides\n")
+        .map_err(|e| fail(e.to_string()))?;
+    let dead_proxy = "http://127.0.0.1:9";
+    let out = Command::new(g.clusterctl)
+        .env_clear()
+        .env("HOME", home.path())
+        .env("XDG_CONFIG_HOME", home.path())
+        .env("CLUSTERCTL_DISABLE_VERSIONCHECK", "true")
+        .env("GOPROXY", "off")
+        .env("HTTPS_PROXY", dead_proxy)
+        .env("HTTP_PROXY", dead_proxy)
+        .env("https_proxy", dead_proxy)
+        .env("http_proxy", dead_proxy)
+        .envs(g.vars.iter().map(|(k, v)| (k, v)))
+        .arg("generate")
+        .arg("cluster")
+        .arg(g.name)
+        .arg("--from")
+        .arg(g.template)
+        .args(["--kubernetes-version", g.kubernetes_version])
+        .args(["--control-plane-machine-count", &g.control_plane.to_string()])
+        .args(["--worker-machine-count", &g.workers.to_string()])
+        .args(["--target-namespace", g.namespace])
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .map_err(|e| fail(format!("running {}: {e}", g.clusterctl.display())))?;
+    if !out.status.success() {
+        return Err(fail(format!(
+            "{} ({}): {}",
+            g.template.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        )));
+    }
+    String::from_utf8(out.stdout).map_err(|e| fail(e.to_string()))
+}
