@@ -78,7 +78,10 @@ pub fn describe(machines: &[MachineView]) -> String {
                 "{}={}{}{}",
                 m.name,
                 if m.phase.is_empty() { "?" } else { &m.phase },
-                m.node.as_deref().map(|n| format!("({n})")).unwrap_or_default(),
+                m.node
+                    .as_deref()
+                    .map(|n| format!("({n})"))
+                    .unwrap_or_default(),
                 if m.deleting { "[deleting]" } else { "" }
             )
         })
@@ -123,7 +126,11 @@ pub async fn vms(env: &E2eEnv) -> Result<Vec<VmView>, Error> {
 }
 
 /// VMs of `namespace/cluster` (by the provider's cluster marker).
-pub async fn cluster_vms(env: &E2eEnv, namespace: &str, cluster: &str) -> Result<Vec<VmView>, Error> {
+pub async fn cluster_vms(
+    env: &E2eEnv,
+    namespace: &str,
+    cluster: &str,
+) -> Result<Vec<VmView>, Error> {
     let prefix = format!("{namespace}/{cluster}/");
     Ok(vms(env)
         .await?
@@ -171,7 +178,9 @@ pub async fn nodes(client: &kube::Client) -> Result<BTreeMap<String, String>, Er
     let list = api
         .list(&ListParams::default())
         .await
-        .map_err(crate::testbed::kube_err("listing the workload cluster's Nodes"))?;
+        .map_err(crate::testbed::kube_err(
+            "listing the workload cluster's Nodes",
+        ))?;
     Ok(list
         .items
         .into_iter()
@@ -226,10 +235,15 @@ pub async fn at_rest(env: &E2eEnv, namespace: &str, cluster: &str) -> Result<(),
     }
     for (instance, names) in &per_instance {
         if names.len() > 1 {
-            problems.push(format!("{} VMs for instance {instance}: {names:?}", names.len()));
+            problems.push(format!(
+                "{} VMs for instance {instance}: {names:?}",
+                names.len()
+            ));
         }
         if !ids.contains_key(instance) {
-            problems.push(format!("VM(s) {names:?} (instance {instance}) have no ScvmmMachine"));
+            problems.push(format!(
+                "VM(s) {names:?} (instance {instance}) have no ScvmmMachine"
+            ));
         }
     }
     for (id, machine) in &ids {
@@ -249,4 +263,75 @@ pub async fn at_rest(env: &E2eEnv, namespace: &str, cluster: &str) -> Result<(),
     } else {
         Err(problems.join("; "))
     }
+}
+
+/// The conditions that are not True of every Cluster API and provider
+/// object in `namespace`, one line each: what a user would look at first
+/// when something does not come up.
+pub async fn not_ready(env: &E2eEnv, namespace: &str) -> String {
+    let kinds = [
+        ("cluster.x-k8s.io", "v1beta2", "Cluster"),
+        (
+            "infrastructure.cluster.x-k8s.io",
+            "v1alpha1",
+            "ScvmmCluster",
+        ),
+        (
+            "controlplane.cluster.x-k8s.io",
+            "v1beta2",
+            "KubeadmControlPlane",
+        ),
+        ("cluster.x-k8s.io", "v1beta2", "MachineDeployment"),
+        ("cluster.x-k8s.io", "v1beta2", "Machine"),
+        (
+            "infrastructure.cluster.x-k8s.io",
+            "v1alpha1",
+            "ScvmmMachine",
+        ),
+        ("bootstrap.cluster.x-k8s.io", "v1beta2", "KubeadmConfig"),
+    ];
+    let mut out = String::new();
+    for (group, version, kind) in kinds {
+        let Ok(list) = env
+            .api(namespace, group, version, kind)
+            .list(&ListParams::default())
+            .await
+        else {
+            continue;
+        };
+        for o in list.items {
+            let v = serde_json::to_value(&o).unwrap_or_default();
+            let bad: Vec<String> = v["status"]["conditions"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .iter()
+                .filter(|c| {
+                    c["status"] != "True"
+                        && !c["type"].as_str().unwrap_or("").ends_with("Paused")
+                        && c["type"] != "Deleting"
+                        && !c["type"].as_str().unwrap_or("").contains("Remediat")
+                })
+                .map(|c| {
+                    format!(
+                        "{}={}/{}: {}",
+                        c["type"].as_str().unwrap_or(""),
+                        c["status"].as_str().unwrap_or(""),
+                        c["reason"].as_str().unwrap_or(""),
+                        c["message"].as_str().unwrap_or("").replace('\n', " ")
+                    )
+                })
+                .collect();
+            out.push_str(&format!(
+                "  {kind} {}: {}\n",
+                o.metadata.name.unwrap_or_default(),
+                if bad.is_empty() {
+                    "ok".to_string()
+                } else {
+                    bad.join("; ")
+                }
+            ));
+        }
+    }
+    out
 }

@@ -52,7 +52,10 @@ pub fn generate_cluster(g: &Generate<'_>) -> Result<String, Error> {
         .arg("--from")
         .arg(g.template)
         .args(["--kubernetes-version", g.kubernetes_version])
-        .args(["--control-plane-machine-count", &g.control_plane.to_string()])
+        .args([
+            "--control-plane-machine-count",
+            &g.control_plane.to_string(),
+        ])
         .args(["--worker-machine-count", &g.workers.to_string()])
         .args(["--target-namespace", g.namespace])
         .arg("--config")

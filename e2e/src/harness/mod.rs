@@ -119,7 +119,11 @@ impl E2eEnv {
     pub async fn start(options: Options) -> Result<Self, Error> {
         let manager_bin = product_binary("manager")?;
         let sim_bin = product_binary("scvmm-sim")?;
-        let mut bed = TestCluster::builder().with_capi().with_kcp().start().await?;
+        let mut bed = TestCluster::builder()
+            .with_capi()
+            .with_kcp()
+            .start()
+            .await?;
         let client = bed.client().await?;
         install_admission_policies(&client).await?;
 
@@ -136,7 +140,7 @@ impl E2eEnv {
                 options.seed.to_string(),
                 "--join-kubeadm-clusters".into(),
             ],
-            &[("RUST_LOG", "info".into())],
+            &[("RUST_LOG", "info".into()), ("NO_COLOR", "1".into())],
         )?;
         let sim = SimApi::new(sim_port, SIM_USER, SIM_PASSWORD);
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -188,6 +192,7 @@ impl E2eEnv {
             &args,
             &[
                 ("KUBECONFIG", kubeconfig),
+                ("NO_COLOR", "1".into()),
                 (
                     "RUST_LOG",
                     std::env::var("SCVMM_E2E_MANAGER_LOG").unwrap_or_else(|_| "info".into()),
@@ -225,6 +230,23 @@ impl E2eEnv {
             "--- scvmm-sim\n{}\n",
             crate::testbed::log_tail_of(&self.bed.log_path("scvmm-sim"), lines)
         ));
+        // Cluster API's managers log a lot; their errors are what explains
+        // a stuck suite.
+        for name in [
+            "capi-manager",
+            "kubeadm-bootstrap-manager",
+            "kubeadm-control-plane-manager",
+        ] {
+            let text = std::fs::read_to_string(self.bed.log_path(name)).unwrap_or_default();
+            let errors: Vec<&str> = text
+                .lines()
+                .filter(|l| l.starts_with('E') || l.contains("\"error\""))
+                .collect();
+            out.push_str(&format!(
+                "--- {name} (errors)\n{}\n",
+                errors[errors.len().saturating_sub(lines / 3)..].join("\n")
+            ));
+        }
         out
     }
 
@@ -234,7 +256,13 @@ impl E2eEnv {
     }
 
     /// `Api` for a kind in a namespace.
-    pub fn api(&self, namespace: &str, group: &str, version: &str, kind: &str) -> Api<DynamicObject> {
+    pub fn api(
+        &self,
+        namespace: &str,
+        group: &str,
+        version: &str,
+        kind: &str,
+    ) -> Api<DynamicObject> {
         let gvk = GroupVersionKind::gvk(group, version, kind);
         Api::namespaced_with(self.client.clone(), namespace, &ApiResource::from_gvk(&gvk))
     }
@@ -249,7 +277,10 @@ impl E2eEnv {
         [
             ("CONTROL_PLANE_ENDPOINT_IP", "127.0.0.1".to_string()),
             ("CONTROL_PLANE_ENDPOINT_PORT", workload.port.to_string()),
-            ("SCVMM_SERVER", format!("http://127.0.0.1:{}/wsman", self.sim_port)),
+            (
+                "SCVMM_SERVER",
+                format!("http://127.0.0.1:{}/wsman", self.sim_port),
+            ),
             ("SCVMM_SCHEME", "HTTP".into()),
             ("SCVMM_AUTH", "NTLM".into()),
             ("SCVMM_USERNAME", SIM_USER.into()),
@@ -360,12 +391,19 @@ impl E2eEnv {
                 password: SIM_PASSWORD.into(),
             },
         );
-        let pool = Pool::new(Connector::new(config).map_err(|e| err(e.to_string()))?, &url, 1);
+        let pool = Pool::new(
+            Connector::new(config).map_err(|e| err(e.to_string()))?,
+            &url,
+            1,
+        );
         let out = run_powershell(&pool, script, &RunOptions::default())
             .await
             .map_err(|e| err(e.to_string()))?;
         if out.exit_code != Some(0) {
-            return Err(err(format!("exit code {:?}: {}", out.exit_code, out.stderr)));
+            return Err(err(format!(
+                "exit code {:?}: {}",
+                out.exit_code, out.stderr
+            )));
         }
         Ok(out.stdout.trim().to_string())
     }
@@ -414,9 +452,13 @@ pub async fn install_admission_policies(client: &Client) -> Result<(), Error> {
             .to_string();
         let gvk = GroupVersionKind::gvk("admissionregistration.k8s.io", "v1", &kind);
         let api: Api<DynamicObject> = Api::all_with(client.clone(), &ApiResource::from_gvk(&gvk));
-        api.patch(&name, &PatchParams::apply("e2e").force(), &Patch::Apply(&doc))
-            .await
-            .map_err(kube_err(format!("installing the {kind} {name}")))?;
+        api.patch(
+            &name,
+            &PatchParams::apply("e2e").force(),
+            &Patch::Apply(&doc),
+        )
+        .await
+        .map_err(kube_err(format!("installing the {kind} {name}")))?;
     }
     Ok(())
 }

@@ -58,7 +58,10 @@ impl SimApi {
         if !status.starts_with('2') {
             return Err(err(format!("HTTP {status}: {body}")));
         }
-        let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        let body = if head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked")
+        {
             dechunk(body)
         } else {
             body.to_string()

@@ -146,6 +146,16 @@ pub(super) async fn start(
     for m in &managers {
         let mut crds = read_crds(&m.crds)?;
         for crd in &mut crds {
+            // The contract labels kustomize adds in a release (clusterctl
+            // installs them so): Cluster API finds the version of a
+            // referenced kind (a KubeadmControlPlane, a KubeadmConfigTemplate)
+            // by them, and refuses to convert references without them.
+            if m.flags == Flags::ClusterApi {
+                let labels = crd.metadata.labels.get_or_insert_with(Default::default);
+                for v in ["v1beta1", "v1beta2"] {
+                    labels.insert(format!("cluster.x-k8s.io/{v}"), v.to_string());
+                }
+            }
             if crd.spec.versions.len() > 1 {
                 crd.spec.conversion = Some(
                     serde_json::from_value(json!({

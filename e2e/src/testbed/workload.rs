@@ -80,7 +80,8 @@ impl TestCluster {
         ];
         let binary = self.binaries().kube_apiserver.clone();
         self.spawn(&process, &binary, &args, &[])?;
-        let kubeconfig = kubeconfig_yaml(&format!("https://127.0.0.1:{port}"), &ca.cert_pem, &admin)?;
+        let kubeconfig =
+            kubeconfig_yaml(&format!("https://127.0.0.1:{port}"), &ca.cert_pem, &admin)?;
         let server = WorkloadApiServer {
             namespace: namespace.to_string(),
             cluster: cluster.to_string(),
@@ -138,11 +139,12 @@ impl WorkloadApiServer {
 
     /// A client for the workload cluster, as its admin.
     pub async fn client(&self) -> Result<Client, Error> {
-        let kubeconfig =
-            Kubeconfig::from_yaml(&self.kubeconfig).map_err(|e| Error::Kubeconfig(e.to_string()))?;
-        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
-            .await
+        let kubeconfig = Kubeconfig::from_yaml(&self.kubeconfig)
             .map_err(|e| Error::Kubeconfig(e.to_string()))?;
+        let config =
+            kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+                .await
+                .map_err(|e| Error::Kubeconfig(e.to_string()))?;
         Client::try_from(config).map_err(|e| Error::Kubeconfig(e.to_string()))
     }
 

@@ -165,7 +165,9 @@ impl GuestHook for GuestSimulator {
                 .iter()
                 .map(|(id, a)| (id.to_string(), a.iter().map(ToString::to_string).collect()))
                 .collect(),
-            kubeadm: seed.as_ref().and_then(|s| s.kubeadm.as_ref().map(|k| k.role)),
+            kubeadm: seed
+                .as_ref()
+                .and_then(|s| s.kubeadm.as_ref().map(|k| k.role)),
             cluster_endpoint: seed
                 .as_ref()
                 .and_then(|s| s.kubeadm.as_ref().map(|k| k.endpoint.clone())),
@@ -187,8 +189,10 @@ impl GuestHook for GuestSimulator {
                         .map(|id| (t, id))
                 }) {
                     Ok((target, mut identity)) => {
-                        identity.control_plane =
-                            seed.kubeadm.as_ref().is_some_and(|k| k.role.control_plane());
+                        identity.control_plane = seed
+                            .kubeadm
+                            .as_ref()
+                            .is_some_and(|k| k.role.control_plane());
                         record.node = Some(identity.name.clone());
                         record.node_registration = Some("pending: registers once booted".into());
                         Some((nodes, identity, target))

@@ -133,9 +133,10 @@ async fn client_for(endpoint: &str, ca_cert_pem: &str, ca_key_pem: &str) -> Resu
         b64(&key)
     );
     let kubeconfig = Kubeconfig::from_yaml(&yaml).map_err(|e| e.to_string())?;
-    let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
-        .await
-        .map_err(|e| e.to_string())?;
+    let mut config =
+        kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+            .await
+            .map_err(|e| e.to_string())?;
     config.connect_timeout = Some(Duration::from_secs(5));
     config.read_timeout = Some(Duration::from_secs(20));
     Client::try_from(config).map_err(|e| e.to_string())
@@ -145,7 +146,12 @@ impl Clusters {
     /// A control-plane guest of `endpoint` booted with this CA: keep a
     /// client for it (replacing one built from another CA: the cluster was
     /// re-created at the same address).
-    pub async fn learn(&self, endpoint: &str, ca_cert_pem: &str, ca_key_pem: &str) -> Result<Client, String> {
+    pub async fn learn(
+        &self,
+        endpoint: &str,
+        ca_cert_pem: &str,
+        ca_key_pem: &str,
+    ) -> Result<Client, String> {
         if let Ok(known) = self.known.lock()
             && let Some((ca, client)) = known.get(endpoint)
             && ca == ca_cert_pem
@@ -154,7 +160,10 @@ impl Clusters {
         }
         let client = client_for(endpoint, ca_cert_pem, ca_key_pem).await?;
         if let Ok(mut known) = self.known.lock() {
-            known.insert(endpoint.to_string(), (ca_cert_pem.to_string(), client.clone()));
+            known.insert(
+                endpoint.to_string(),
+                (ca_cert_pem.to_string(), client.clone()),
+            );
         }
         Ok(client)
     }
@@ -179,7 +188,10 @@ mod tests {
         let key = KeyPair::generate().unwrap();
         let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::DigitalSignature];
+        params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
         let mut dn = DistinguishedName::new();
         dn.push(DnType::CommonName, "kubernetes");
         params.distinguished_name = dn;

@@ -259,8 +259,14 @@ mod tests {
     #[test]
     fn init_names_the_control_plane_endpoint_and_carries_the_ca() {
         let data = user_data(&[
-            (CA_CERT_PATH, "-----BEGIN CERTIFICATE-----\nAAA\n-----END CERTIFICATE-----"),
-            (CA_KEY_PATH, "-----BEGIN PRIVATE KEY-----\nBBB\n-----END PRIVATE KEY-----"),
+            (
+                CA_CERT_PATH,
+                "-----BEGIN CERTIFICATE-----\nAAA\n-----END CERTIFICATE-----",
+            ),
+            (
+                CA_KEY_PATH,
+                "-----BEGIN PRIVATE KEY-----\nBBB\n-----END PRIVATE KEY-----",
+            ),
             (INIT_CONFIG_PATH, &format!("{CLUSTER}{INIT}")),
         ]);
         let k = read_kubeadm(&data).unwrap().unwrap();
@@ -276,7 +282,10 @@ mod tests {
     #[test]
     fn the_key_is_never_printed() {
         let data = user_data(&[
-            (CA_KEY_PATH, "-----BEGIN PRIVATE KEY-----\nsecret-bits\n-----END PRIVATE KEY-----"),
+            (
+                CA_KEY_PATH,
+                "-----BEGIN PRIVATE KEY-----\nsecret-bits\n-----END PRIVATE KEY-----",
+            ),
             (INIT_CONFIG_PATH, CLUSTER),
         ]);
         let k = read_kubeadm(&data).unwrap().unwrap();

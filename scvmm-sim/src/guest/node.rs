@@ -28,10 +28,10 @@
 //! and shown in the guest record (`nodeRegistration` in `/sim/v1/vms`).
 
 use super::boot::{GuestRecord, GuestTable};
-use crate::vmm::GuestBoot;
-use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use super::clusters::Clusters;
 use super::kubeadm::KubeadmBootstrap;
+use crate::vmm::GuestBoot;
+use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::api::core::v1::{
     ConfigMap, Node, NodeAddress, NodeCondition, NodeSpec, NodeStatus, NodeSystemInfo,
 };
@@ -888,7 +888,11 @@ impl Actor {
         }
         // Its owner reference would let the garbage collector do this; do
         // not depend on one running.
-        if let Err(e) = self.leases().await?.delete(&id.name, &DeleteParams::default()).await
+        if let Err(e) = self
+            .leases()
+            .await?
+            .delete(&id.name, &DeleteParams::default())
+            .await
             && !not_found(&e)
         {
             tracing::debug!(vm = %self.vm_name, node = %id.name, error = %e, "deleting the node Lease failed");
