@@ -7,17 +7,21 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 default:
     @just --list --unsorted
 
-# Run the product on its embedded defaults: local control plane, Cluster API, a sample cluster.
-demo:
+# Run the product on its embedded defaults: local control plane, Cluster API, scvmm-sim, the operator, a sample cluster.
+demo: testbed binaries
     cargo run -q -p e2e --bin demo
 
+# Build the two binaries the end-to-end suites and the demo run as processes (manager, scvmm-sim).
+binaries:
+    cargo build -q -p operator --bin manager -p scvmm-sim --bin scvmm-sim
+
 # Run every test: unit, property, snapshot, and against the real local control plane.
-test: testbed
+test: testbed binaries
     cargo test --workspace --no-fail-fast
 
-# End-to-end suites with the real Cluster API controllers, our operator and scvmm-sim.
-e2e:
-    @echo "just e2e: not built yet: the lifecycle suites need the operator (issue #5) and scvmm-sim (issue #4); tracked in issue #7" >&2; exit 1
+# End-to-end suites with the real Cluster API controllers, our operator and scvmm-sim: lifecycle, then chaos (SCVMM_CHAOS_CASES=N for more cases, SCVMM_CHAOS_SEED=S to replay one).
+e2e *ARGS: testbed binaries
+    cargo test -p e2e --test lifecycle --test chaos -- {{ARGS}}
 
 # Benchmarks that print numbers: test bed start-up, WinRM round trips over loopback, Get-SCVirtualMachine with 1,000 and 10,000 VMs, SCVMM operations per machine lifecycle.
 bench: testbed
