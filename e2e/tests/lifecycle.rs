@@ -15,14 +15,11 @@ use e2e::harness::{E2eEnv, Options};
 use e2e::testbed::WorkloadApiServer;
 use kube::api::{Api, DeleteParams, DynamicObject};
 use serde_json::{Value, json};
-use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn one_at_a_time() -> MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
+/// Held by the running suite; tokio's lock works across the suites' own
+/// runtimes and is not poisoned by a failed suite.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Machines of the cluster, all Running with a nodeRef: `control_plane`
 /// control-plane machines and `workers` others, none being deleted, and
@@ -112,7 +109,7 @@ fn machine_deployment(env: &E2eEnv, ns: &str) -> Api<DynamicObject> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quick_start_one_control_plane_and_two_workers_reach_running_with_nodes() {
-    let _serial = one_at_a_time();
+    let _serial = SERIAL.lock().await;
     let started = Instant::now();
     let (mut env, ns) = start("quick-start").await;
     let workload = env.create_cluster(&ns, "qs", 1, 2, |_| {}).await.unwrap();
@@ -186,7 +183,7 @@ async fn quick_start_one_control_plane_and_two_workers_reach_running_with_nodes(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_machine_deployment_scales_from_2_to_10_and_to_0() {
-    let _serial = one_at_a_time();
+    let _serial = SERIAL.lock().await;
     let (mut env, ns) = start("scale").await;
     let workload = env.create_cluster(&ns, "sc", 1, 2, |_| {}).await.unwrap();
     wait_running(
@@ -253,7 +250,7 @@ async fn a_machine_deployment_scales_from_2_to_10_and_to_0() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_template_change_rolls_every_worker_onto_new_vms() {
-    let _serial = one_at_a_time();
+    let _serial = SERIAL.lock().await;
     let (mut env, ns) = start("rollout").await;
     let workload = env.create_cluster(&ns, "ro", 1, 2, |_| {}).await.unwrap();
     let before = wait_running(
@@ -363,7 +360,7 @@ async fn a_template_change_rolls_every_worker_onto_new_vms() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deleting_the_cluster_leaves_no_vm_no_iso_and_no_ip_grant() {
-    let _serial = one_at_a_time();
+    let _serial = SERIAL.lock().await;
     let (mut env, ns) = start("delete").await;
     // Workers take their address from a VMM static IP pool, so that there
     // are grants to give back.
@@ -452,7 +449,7 @@ async fn deleting_the_cluster_leaves_no_vm_no_iso_and_no_ip_grant() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_machine_health_check_replaces_a_worker_whose_vm_was_stopped_behind_our_back() {
-    let _serial = one_at_a_time();
+    let _serial = SERIAL.lock().await;
     let (mut env, ns) = start("remediation").await;
     let workload = env.create_cluster(&ns, "mhc", 1, 2, |_| {}).await.unwrap();
     let before = wait_running(
