@@ -165,6 +165,7 @@ async fn main() -> ExitCode {
         // Shorter would let a VM go before `clusterctl move` or a restore
         // has re-created its ScvmmMachine.
         orphan_grace: Duration::from_secs(args.orphan_grace_seconds.max(60)),
+        ..Settings::default()
     };
     let metrics = Arc::new(Metrics::default());
     let ctx = Context::new(client.clone(), metrics, settings);

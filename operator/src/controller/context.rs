@@ -22,6 +22,9 @@ pub struct Settings {
     /// How long a VM must have been seen orphaned before a cluster with
     /// `orphanedVMPolicy: Delete` removes it.
     pub orphan_grace: Duration,
+    /// How old a VM list a machine that waits on SCVMM (a job, a boot, a
+    /// deletion) accepts; idle machines accept one `poll_interval` old.
+    pub busy_list_age: Duration,
 }
 
 impl Default for Settings {
@@ -32,6 +35,7 @@ impl Default for Settings {
             restart_powered_off: false,
             poll_interval: Duration::from_secs(60),
             orphan_grace: super::cluster::plan::ORPHAN_GRACE,
+            busy_list_age: Duration::from_secs(2),
         }
     }
 }
@@ -54,6 +58,8 @@ pub struct Context {
     pub orphans: super::cluster::orphans::OrphanClock,
     /// The last SCVMM poll of each ScvmmCluster.
     pub polls: super::cluster::poll_cache::PollCache,
+    /// The last VM list of each SCVMM endpoint (batched observation).
+    pub vm_lists: super::vm_lists::VmLists,
 }
 
 /// Consecutive reconcile failures per object.
@@ -100,6 +106,7 @@ impl Context {
             failures: Failures::default(),
             orphans: Default::default(),
             polls: Default::default(),
+            vm_lists: Default::default(),
         })
     }
 }

@@ -10,6 +10,7 @@ pub mod machine;
 pub mod quantity;
 pub mod shared;
 pub mod template;
+pub mod vm_lists;
 
 pub use context::{Context, Settings};
 pub use shared::WatchOptions;

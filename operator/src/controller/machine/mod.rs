@@ -54,7 +54,16 @@ async fn reconcile_inner(sm: &ScvmmMachine, ctx: &Context) -> Result<Requeue, Er
         // machine while SCVMM works on its VM.
         set_block_move(sm, true, ctx).await?;
     }
-    let outcome = match act::act(sm, &world, &plan.action, ctx).await {
+    let acted = act::act(sm, &world, &plan.action, ctx).await;
+    let key = format!("{}/{}", sm.namespace().unwrap_or_default(), sm.name_any());
+    if plan.action == Action::FinishDeletion && acted.is_ok() {
+        ctx.vm_lists.forget(&key);
+    } else if touches_scvmm(&plan.action) {
+        // Whatever came of it, the next look at the VM must come from a list
+        // sent after this write.
+        ctx.vm_lists.wrote(&key);
+    }
+    let outcome = match acted {
         Ok(o) => o,
         Err(e) => {
             // Show the failure in status too: an error only in the log is
@@ -127,6 +136,15 @@ async fn reconcile_inner(sm: &ScvmmMachine, ctx: &Context) -> Result<Requeue, Er
 }
 
 /// Actions that submit an SCVMM job working on the VM for a while.
+/// Actions that change something in SCVMM (jobs, files, IP grants).
+fn touches_scvmm(action: &Action) -> bool {
+    starts_job(action)
+        || matches!(
+            action,
+            Action::RepairVm | Action::EjectSeed | Action::FinishDeletion | Action::AbandonVm
+        )
+}
+
 fn starts_job(action: &Action) -> bool {
     matches!(
         action,

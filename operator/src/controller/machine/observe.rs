@@ -10,7 +10,9 @@ use crate::api::cluster::ScvmmFailureDomain;
 use crate::api::machine::PowerOffMode;
 use crate::api::{ScvmmCluster, ScvmmMachine};
 use crate::capi::{self, Cluster, Machine};
-use crate::controller::{Context, MACHINE_FINALIZER, SKIP_VM_DELETION_ANNOTATION, connection};
+use crate::controller::{
+    Context, MACHINE_FINALIZER, SKIP_VM_DELETION_ANNOTATION, connection, vm_lists,
+};
 use crate::scvmm::{ScvmmClient, ScvmmError, VmInfo};
 use k8s_openapi::api::core::v1::Secret;
 use kube::ResourceExt;
@@ -221,26 +223,68 @@ pub async fn observe(sm: &ScvmmMachine, ctx: &Context) -> Result<World, Error> {
     })
 }
 
+/// The machine's VM, from the endpoint's shared VM list (see
+/// `controller::vm_lists`): fresh enough to show the machine's own last
+/// write, and no older than the poll interval for an idle machine or a
+/// couple of seconds for one that waits on SCVMM.
 async fn lookup(
     c: &ScvmmClient,
     sm: &ScvmmMachine,
     ctx: &Context,
 ) -> Result<Option<VmInfo>, ScvmmError> {
+    let instance = sm
+        .spec
+        .provider_id
+        .as_deref()
+        .and_then(request::instance_id);
+    if sm.spec.vm_id.is_none() && instance.is_none() {
+        return Ok(None);
+    }
+    let key = format!("{}/{}", sm.namespace().unwrap_or_default(), sm.name_any());
+    let idle = sm.metadata.deletion_timestamp.is_none()
+        && sm
+            .status
+            .as_ref()
+            .and_then(|s| s.initialization.as_ref())
+            .and_then(|i| i.provisioned)
+            .unwrap_or(false);
+    let age = vm_lists::max_age(idle, ctx.settings.poll_interval, ctx.settings.busy_list_age);
+    let bound = vm_lists::newer_than(
+        std::time::Instant::now(),
+        ctx.vm_lists.last_write(&key),
+        age,
+    );
     let started = std::time::Instant::now();
-    let result = match (
+    let listed = ctx.vm_lists.snapshot(c, bound).await;
+    if !matches!(listed, Ok((_, false))) {
+        ctx.metrics
+            .operation("list_vms", listed.is_ok(), started.elapsed());
+    }
+    let (snapshot, _) = listed?;
+    let last_write = ctx.vm_lists.last_write(&key);
+    match (
+        snapshot.find(sm.spec.vm_id.as_deref(), instance),
         &sm.spec.vm_id,
-        sm.spec
-            .provider_id
-            .as_deref()
-            .and_then(request::instance_id),
     ) {
-        (Some(id), _) => c.get_vm(id).await,
-        (None, Some(instance)) => c.find_vm(instance).await,
+        (Some(vm), _) => Ok(Some(vm.clone())),
+        // We removed it ourselves and the list came after: gone as expected.
+        (None, Some(_))
+            if sm.metadata.deletion_timestamp.is_some()
+                && last_write.is_some_and(|w| snapshot.started >= w) =>
+        {
+            Ok(None)
+        }
+        // Lists show only VMs with a marker: before calling a known VM
+        // gone, ask for it by ID (someone may have cleared its marker).
+        (None, Some(id)) => {
+            let started = std::time::Instant::now();
+            let result = c.get_vm(id).await;
+            ctx.metrics
+                .operation("get_vm", result.is_ok(), started.elapsed());
+            result
+        }
         (None, None) => Ok(None),
-    };
-    ctx.metrics
-        .operation("get_vm", result.is_ok(), started.elapsed());
-    result
+    }
 }
 
 /// What the planner needs to know about the VM.

@@ -1,0 +1,197 @@
+//! Batched observation (DESIGN §3.5): machines read their VM from one
+//! `list_vms` per SCVMM endpoint instead of one lookup each.
+//!
+//! A reconcile asks for a list that started after a given instant (see
+//! [`newer_than`]); when the endpoint's last list is that fresh it is used
+//! as is, otherwise this reconcile runs the list while the others of the
+//! same endpoint wait for it (single flight) and share its answer. So N
+//! machines provisioning at once cost about one list per freshness window,
+//! and idle machines, which accept a list up to the poll interval old, cost
+//! at most one list per interval per endpoint, whatever their number.
+//!
+//! A list only shows VMs carrying a machine marker; a VM that is not in it
+//! is confirmed by ID by the caller before it is reported gone.
+
+use crate::scvmm::{ScvmmClient, ScvmmError, VmInfo};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The oldest start a list may have to serve a reconcile: not before the
+/// machine's last write to SCVMM (a list begun earlier may not show it),
+/// and not older than `max_age`.
+pub fn newer_than(now: Instant, last_write: Option<Instant>, max_age: Duration) -> Instant {
+    let by_age = now.checked_sub(max_age).unwrap_or(now);
+    match last_write {
+        Some(w) if w > by_age => w,
+        _ => by_age,
+    }
+}
+
+/// How old a list an idle machine accepts versus one that waits on SCVMM.
+pub fn max_age(idle: bool, poll_interval: Duration, busy: Duration) -> Duration {
+    if idle { poll_interval } else { busy }
+}
+
+/// One list of an endpoint.
+#[derive(Clone, Debug)]
+pub struct Snapshot {
+    /// When the list was sent: everything SCVMM finished before shows.
+    pub started: Instant,
+    vms: Arc<Vec<VmInfo>>,
+}
+
+impl Snapshot {
+    /// A snapshot of `vms` listed from `started`.
+    pub fn new(started: Instant, vms: Vec<VmInfo>) -> Self {
+        Self {
+            started,
+            vms: Arc::new(vms),
+        }
+    }
+
+    /// The VM with this VMM ID, else the one carrying this instance ID.
+    pub fn find(&self, vm_id: Option<&str>, instance: Option<&str>) -> Option<&VmInfo> {
+        if let Some(id) = vm_id {
+            return self.vms.iter().find(|v| v.id.eq_ignore_ascii_case(id));
+        }
+        let instance = instance?;
+        // Several VMs with one marker (made outside the provider): the
+        // same pick as find_vm, the first.
+        self.vms.iter().find(|v| {
+            v.instance_id
+                .as_deref()
+                .is_some_and(|i| i.eq_ignore_ascii_case(instance))
+        })
+    }
+
+    /// How many VMs the list held.
+    pub fn len(&self) -> usize {
+        self.vms.len()
+    }
+
+    /// Whether the list was empty.
+    pub fn is_empty(&self) -> bool {
+        self.vms.is_empty()
+    }
+}
+
+type Slot = Arc<tokio::sync::Mutex<Option<Snapshot>>>;
+
+/// The last list of each endpoint, and the machines' last writes.
+#[derive(Default)]
+pub struct VmLists {
+    endpoints: Mutex<HashMap<String, Slot>>,
+    writes: Mutex<HashMap<String, Instant>>,
+}
+
+impl VmLists {
+    /// Remembers that the machine `key` (`namespace/name`) just changed
+    /// something in SCVMM (or tried to).
+    pub fn wrote(&self, key: &str) {
+        if let Ok(mut w) = self.writes.lock() {
+            w.insert(key.to_string(), Instant::now());
+        }
+    }
+
+    /// The machine's last write, if this process made one.
+    pub fn last_write(&self, key: &str) -> Option<Instant> {
+        self.writes.lock().ok().and_then(|w| w.get(key).copied())
+    }
+
+    /// Forgets a machine that is gone.
+    pub fn forget(&self, key: &str) {
+        if let Ok(mut w) = self.writes.lock() {
+            w.remove(key);
+        }
+    }
+
+    fn slot(&self, endpoint: &str) -> Slot {
+        match self.endpoints.lock() {
+            Ok(mut e) => e.entry(endpoint.to_string()).or_default().clone(),
+            // A poisoned map only loses sharing, never correctness.
+            Err(_) => Slot::default(),
+        }
+    }
+
+    /// A list of `client`'s endpoint that started at or after `newer_than`:
+    /// the last one when it is fresh enough, else a new one, run once for
+    /// every caller waiting on this endpoint. `listed` is true when this
+    /// call ran the list.
+    pub async fn snapshot(
+        &self,
+        client: &ScvmmClient,
+        newer_than: Instant,
+    ) -> Result<(Snapshot, bool), ScvmmError> {
+        let slot = self.slot(client.endpoint());
+        let mut last = slot.lock().await;
+        if let Some(s) = last.as_ref()
+            && s.started >= newer_than
+        {
+            return Ok((s.clone(), false));
+        }
+        let started = Instant::now();
+        let vms = client.list_vms().await?;
+        let snap = Snapshot::new(started, vms);
+        *last = Some(snap.clone());
+        Ok((snap, true))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// A list begun before the machine's last write is never accepted,
+        /// nor one older than the allowed age.
+        #[test]
+        fn the_freshness_bound_covers_the_last_write_and_the_age(
+            age_ms in 0u64..120_000, write_ago_ms in proptest::option::of(0u64..600_000), start_ago_ms in 0u64..600_000,
+        ) {
+            let now = Instant::now() + Duration::from_secs(3600);
+            let last_write = write_ago_ms.map(|a| now - Duration::from_millis(a));
+            let bound = newer_than(now, last_write, Duration::from_millis(age_ms));
+            let started = now - Duration::from_millis(start_ago_ms);
+            let accepted = started >= bound;
+            if let Some(w) = last_write {
+                prop_assert!(!accepted || started >= w);
+            }
+            prop_assert!(!accepted || now.duration_since(started) <= Duration::from_millis(age_ms));
+            // And nothing stricter than needed: fresh and after the write is taken.
+            if started >= last_write.unwrap_or(started) && now.duration_since(started) <= Duration::from_millis(age_ms) {
+                prop_assert!(accepted);
+            }
+        }
+    }
+
+    fn vm(id: &str, instance: &str) -> VmInfo {
+        serde_json::from_value(serde_json::json!({
+            "id": id, "name": id, "instanceId": instance, "status": "Running", "adapters": [],
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_vm_is_found_by_id_first_then_by_marker() {
+        let s = Snapshot::new(Instant::now(), vec![vm("A1", "i-1"), vm("B2", "i-2")]);
+        assert_eq!(s.find(Some("a1"), Some("i-2")).unwrap().id, "A1");
+        assert_eq!(s.find(None, Some("I-2")).unwrap().id, "B2");
+        assert!(
+            s.find(Some("c3"), Some("i-1")).is_none(),
+            "an ID that is not listed is not replaced by the marker"
+        );
+        assert!(s.find(None, None).is_none());
+    }
+
+    #[test]
+    fn idle_machines_accept_lists_up_to_the_poll_interval() {
+        let poll = Duration::from_secs(60);
+        let busy = Duration::from_secs(2);
+        assert_eq!(max_age(true, poll, busy), poll);
+        assert_eq!(max_age(false, poll, busy), busy);
+    }
+}
