@@ -27,11 +27,26 @@ async fn failures_surface_as_conditions_and_recover() {
     );
     env.create_machine("c1", "fail-once", machine_spec("10.20.0.61"))
         .await;
-    let failed = reason(&env, "fail-once", "Ready", "CreationFailed", T).await;
-    let msg = condition(&failed, "Ready").unwrap()["message"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    // The failed state lasts only until the failed VM is removed (the VM
+    // list wakes the machine at once), so it is checked in the Warning
+    // Event the condition change publishes rather than by polling status.
+    let events: kube::Api<k8s_openapi::api::events::v1::Event> =
+        kube::Api::namespaced(env.client.clone(), &env.ns);
+    let deadline = std::time::Instant::now() + T;
+    let msg = loop {
+        let list = events.list(&Default::default()).await.unwrap();
+        if let Some(e) = list.items.iter().find(|e| {
+            e.reason.as_deref() == Some("CreationFailed")
+                && e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some("fail-once")
+        }) {
+            break e.note.clone().unwrap_or_default();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no CreationFailed event for fail-once"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
     assert!(msg.contains("9101"), "the VMM error ID is shown: {msg}");
     let sm = provisioned(&env, "fail-once", T).await;
     assert_eq!(sm["status"]["creationAttempts"], 1, "{sm:#}");

@@ -185,6 +185,17 @@ proptest! {
         }
     }
 
+    /// spec.vmId is write-once: it is only recorded for a settled VM, never
+    /// for one still being created, a failed create, or a failed VM on its
+    /// way out (found by a chaos run: the removal job made it look created).
+    #[test]
+    fn the_vm_id_is_recorded_only_for_a_settled_vm(o in observed()) {
+        let p = plan(&o);
+        if let (Action::RecordVmId(_), Scvmm::Present(vm)) = (&p.action, &o.scvmm) {
+            prop_assert!(!["UnderCreation", "CreationFailed", "Deleting", "Starting", "PoweringOff", "UnderUpdate"].contains(&vm.status.as_str()), "{}", vm.status);
+        }
+    }
+
     #[test]
     fn ready_is_true_exactly_when_provisioned_and_running(o in observed()) {
         let p = plan(&o);

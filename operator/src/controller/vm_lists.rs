@@ -11,6 +11,11 @@
 //!
 //! A list only shows VMs carrying a machine marker; a VM that is not in it
 //! is confirmed by ID by the caller before it is reported gone.
+//!
+//! Every list is compared with the one before: a machine whose VM changed
+//! (state, job, host, addresses) or went away is woken at once, so an idle
+//! machine hears of a power-off or a live migration from whichever
+//! reconcile listed next, not only at its own resync.
 
 use crate::scvmm::{ScvmmClient, ScvmmError, VmInfo};
 use std::collections::HashMap;
@@ -76,16 +81,71 @@ impl Snapshot {
     }
 }
 
+/// Instance IDs (lower case) of the VMs that differ between two lists of
+/// one endpoint: new, changed, or gone.
+pub fn changed(old: &[VmInfo], new: &[VmInfo]) -> Vec<String> {
+    let before: HashMap<&str, &VmInfo> = old.iter().map(|v| (v.id.as_str(), v)).collect();
+    let now: HashMap<&str, &VmInfo> = new.iter().map(|v| (v.id.as_str(), v)).collect();
+    let mut out: Vec<String> = new
+        .iter()
+        .filter(|v| before.get(v.id.as_str()) != Some(v))
+        .chain(old.iter().filter(|v| !now.contains_key(v.id.as_str())))
+        .filter_map(|v| v.instance_id.as_deref().map(str::to_ascii_lowercase))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
 type Slot = Arc<tokio::sync::Mutex<Option<Snapshot>>>;
 
-/// The last list of each endpoint, and the machines' last writes.
+/// A machine to wake: (namespace, name).
+pub type Wake = (String, String);
+
+/// The last list of each endpoint, the machines' last writes, and who to
+/// wake when a VM changes.
 #[derive(Default)]
 pub struct VmLists {
     endpoints: Mutex<HashMap<String, Slot>>,
     writes: Mutex<HashMap<String, Instant>>,
+    /// Instance ID (lower case) → the machine that has it.
+    watchers: Mutex<HashMap<String, Wake>>,
+    waker: Mutex<Option<tokio::sync::mpsc::UnboundedSender<Wake>>>,
 }
 
 impl VmLists {
+    /// Machines whose VM changed arrive here (one receiver: the machine
+    /// controller's).
+    pub fn subscribe(&self) -> tokio::sync::mpsc::UnboundedReceiver<Wake> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        if let Ok(mut w) = self.waker.lock() {
+            *w = Some(tx);
+        }
+        rx
+    }
+
+    /// The machine `namespace/name` has the VM with this instance ID.
+    pub fn watch(&self, instance: &str, namespace: &str, name: &str) {
+        if let Ok(mut w) = self.watchers.lock() {
+            w.insert(
+                instance.to_ascii_lowercase(),
+                (namespace.to_string(), name.to_string()),
+            );
+        }
+    }
+
+    fn wake(&self, instances: &[String]) {
+        let (Ok(watchers), Ok(waker)) = (self.watchers.lock(), self.waker.lock()) else {
+            return;
+        };
+        let Some(tx) = waker.as_ref() else { return };
+        for i in instances {
+            if let Some(m) = watchers.get(i) {
+                let _ = tx.send(m.clone());
+            }
+        }
+    }
+
     /// Remembers that the machine `key` (`namespace/name`) just changed
     /// something in SCVMM (or tried to).
     pub fn wrote(&self, key: &str) {
@@ -103,6 +163,9 @@ impl VmLists {
     pub fn forget(&self, key: &str) {
         if let Ok(mut w) = self.writes.lock() {
             w.remove(key);
+        }
+        if let Ok(mut w) = self.watchers.lock() {
+            w.retain(|_, (ns, name)| format!("{ns}/{name}") != key);
         }
     }
 
@@ -132,8 +195,15 @@ impl VmLists {
         }
         let started = Instant::now();
         let vms = client.list_vms().await?;
+        let woken = match last.as_ref() {
+            Some(before) => changed(&before.vms, &vms),
+            // The first list of an endpoint: everyone reads it anyway.
+            None => Vec::new(),
+        };
         let snap = Snapshot::new(started, vms);
         *last = Some(snap.clone());
+        drop(last);
+        self.wake(&woken);
         Ok((snap, true))
     }
 }
@@ -185,6 +255,32 @@ mod tests {
             "an ID that is not listed is not replaced by the marker"
         );
         assert!(s.find(None, None).is_none());
+    }
+
+    #[test]
+    fn new_changed_and_gone_vms_wake_their_machines_and_unchanged_ones_do_not() {
+        let a = vm("A1", "I-1");
+        let b = vm("B2", "i-2");
+        let c = vm("C3", "i-3");
+        let mut b_off = b.clone();
+        b_off.status = "PowerOff".into();
+        let d = vm("D4", "i-4");
+        let woken = changed(&[a.clone(), b, c], &[a, b_off, d]);
+        assert_eq!(woken, vec!["i-2", "i-3", "i-4"]);
+        assert!(changed(&[vm("A1", "i-1")], &[vm("A1", "i-1")]).is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_watched_machine_is_woken_by_name() {
+        let lists = VmLists::default();
+        let mut rx = lists.subscribe();
+        lists.watch("I-1", "ns", "m1");
+        lists.wake(&["i-1".into(), "i-9".into()]);
+        assert_eq!(rx.try_recv().unwrap(), ("ns".into(), "m1".into()));
+        assert!(rx.try_recv().is_err(), "unknown instances wake nobody");
+        lists.forget("ns/m1");
+        lists.wake(&["i-1".into()]);
+        assert!(rx.try_recv().is_err(), "a forgotten machine is not woken");
     }
 
     #[test]

@@ -419,6 +419,15 @@ pub async fn run(
                 &cluster,
             )
         })
+        // A VM that changed in the last list wakes its machine.
+        .reconcile_on(futures::stream::unfold(
+            ctx.vm_lists.subscribe(),
+            |mut rx| async move {
+                rx.recv()
+                    .await
+                    .map(|(ns, name)| (ObjectRef::new(&name).within(&ns), rx))
+            },
+        ))
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, ctx.clone())
         .for_each(shared::forget_failures(ctx.clone(), "machine"))

@@ -241,6 +241,10 @@ async fn lookup(
         return Ok(None);
     }
     let key = format!("{}/{}", sm.namespace().unwrap_or_default(), sm.name_any());
+    if let Some(i) = instance {
+        ctx.vm_lists
+            .watch(i, &sm.namespace().unwrap_or_default(), &sm.name_any());
+    }
     let idle = sm.metadata.deletion_timestamp.is_none()
         && sm
             .status

@@ -389,8 +389,10 @@ fn plan_existing_vm(o: &Observed, vm: &VmFacts) -> Plan {
         };
     let phase = VmPhase::from_status(&vm.status);
     // The ID is recorded once the create job succeeded: a VM whose create
-    // failed is removed and created again, and spec.vmId is write-once.
-    if !o.has_vm_id && vm.status != "UnderCreation" && phase != VmPhase::CreationFailed {
+    // failed is removed and created again, and spec.vmId is write-once. A
+    // busy VM is not settled either: one being deleted is the failed VM on
+    // its way out, whose last job is the removal, not the failed create.
+    if !o.has_vm_id && !matches!(phase, VmPhase::Busy | VmPhase::CreationFailed) {
         return plan(
             Action::RecordVmId(vm.id.clone()),
             false,
