@@ -23,13 +23,15 @@ test: testbed binaries
 e2e *ARGS: testbed binaries
     cargo test -p e2e --test lifecycle --test chaos -- {{ARGS}}
 
-# Benchmarks that print numbers: test bed start-up, WinRM round trips over loopback, Get-SCVirtualMachine with 1,000 and 10,000 VMs, SCVMM operations per machine lifecycle.
+# Benchmarks that print numbers: test bed start-up, WinRM round trips over loopback, Get-SCVirtualMachine with 1,000 and 10,000 VMs, SCVMM operations per machine lifecycle, provisioning and deleting 10/100/500 machines at once and 1,000 idle ones.
 bench: testbed
     # Debug build on purpose: start-up is spent in the Go binaries, not in our orchestration.
     cargo run -q -p e2e --bin testbed -- bench --runs 5
     cargo bench -q -p wsman --bench loopback
     cargo bench -q -p scvmm-sim --bench get_vm
     cargo bench -q -p operator --bench lifecycle
+    # Scale scenarios of issue #8 (N = 10, 100, 500 at once, 1,000 idle); SCVMM_BENCH_WRITE_DOCS=1 rewrites docs/benchmarks.md.
+    cargo bench -q -p operator --bench scale
 
 # Regenerate crds/*.yaml from operator/src/api.
 crds:

@@ -58,6 +58,12 @@ impl Env {
     /// Like [`Env::start`], with the in-cluster IPAM provider running too
     /// when `ipam` is set.
     pub async fn start_with(prefix: &str, ipam: bool) -> Env {
+        Env::start_scaled(prefix, ipam, 0.01).await
+    }
+
+    /// Like [`Env::start_with`], with the emulator's latency model scaled
+    /// by `latency_scale` (job durations, guest boot delay, light refresh).
+    pub async fn start_scaled(prefix: &str, ipam: bool, latency_scale: f64) -> Env {
         // RUST_LOG=operator=debug shows the controllers' logs with the test's.
         if std::env::var_os("RUST_LOG").is_some() {
             let _ = tracing_subscriber::fmt()
@@ -75,12 +81,13 @@ impl Env {
             .expect("test bed with Cluster API starts");
         let client = tb.client().await.unwrap();
         let ns = tb.create_namespace(prefix).await.unwrap();
+        let scale = latency_scale.to_string();
         let args = Args::parse_from([
             "scvmm-sim",
             "--listen",
             "127.0.0.1:0",
             "--latency-scale",
-            "0.01",
+            scale.as_str(),
         ]);
         let sim = scvmm_sim::server::start(&args, |vmm| {
             Arc::new(PowerShellBackend::new(scvmm_sim::runner::factory(
@@ -113,20 +120,26 @@ impl Env {
 
     /// Starts our controller in this process.
     pub fn start_controller(&mut self) {
-        let ctx = Context::new(
+        self.start_controller_with(
             self.client.clone(),
-            Arc::new(Metrics::default()),
             Settings {
                 resync: Duration::from_secs(30),
                 poll_interval: Duration::from_secs(5),
                 orphan_grace: Duration::from_secs(3),
                 ..Settings::default()
             },
+            4,
         );
+    }
+
+    /// Starts our controller in this process with its own client (a
+    /// benchmark counts that client's requests), settings and concurrency.
+    pub fn start_controller_with(&mut self, client: Client, settings: Settings, concurrency: u16) {
+        let ctx = Context::new(client, Arc::new(Metrics::default()), settings);
         let opts = WatchOptions {
             namespace: Some(self.ns.clone()),
             watch_filter: None,
-            concurrency: 4,
+            concurrency,
         };
         self.ctx = Some(ctx.clone());
         self.controller = Some(tokio::spawn(async move {

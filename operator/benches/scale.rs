@@ -1,0 +1,1067 @@
+//! Scale scenarios of issue #8 against the real local API server with the
+//! CAPI core manager and scvmm-sim, the controllers in this process:
+//!
+//! 1. for each N in `SCVMM_BENCH_SIZES` (default `10,100,500`): create N
+//!    Machines at once, wait until every ScvmmMachine is provisioned, delete
+//!    them all, wait until they are gone;
+//! 2. `SCVMM_BENCH_IDLE` (default 1000) provisioned machines left alone for
+//!    `SCVMM_BENCH_IDLE_SECONDS` (default 120): WinRM traffic per minute.
+//!
+//! The emulator's latency model is scaled by `SCVMM_BENCH_SCALE` (default
+//! 0.02). Prints Markdown tables; with `SCVMM_BENCH_WRITE_DOCS=1` it also
+//! rewrites docs/benchmarks.md and docs/benchmarks.svg. `just bench` runs it.
+//!
+//! Lower bound of one machine, from the emulator's model at scale `s` (the
+//! controller's path, read from its scripts and the emulator):
+//! - provisioning = s·(ReadLibrary 5 + CreateVm 30 + StartVm 10 + light
+//!   refresh 120 + SetDvd 5) + clamp(20·s, 0.05, 60): the create script
+//!   waits for the library refresh that indexes the seed, the VM is created
+//!   and then started asynchronously, the guest reports its addresses a boot
+//!   delay after the start job, VMM shows them only after its light
+//!   refresher interval (the controller never runs Read-SCVirtualMachine),
+//!   and the seed is ejected (a blocking Set-SCVirtualDVDDrive) before the
+//!   machine is reported provisioned;
+//! - deletion = s·(ShutdownVm 20 + RemoveVm 10): the default power-off mode
+//!   (TrySoft) shuts the guest down, then the VM is removed.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, PostParams};
+use kube::runtime::{WatchStreamExt, watcher};
+use operator::api;
+use operator::controller::Settings;
+use scvmm_sim::vmm::{Latencies, Op};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context as TaskContext, Poll};
+use std::time::{Duration, Instant};
+use support::*;
+
+const CLUSTER: &str = "bench";
+/// Label that tells the machines of one scenario apart.
+const SET_LABEL: &str = "bench.scvmm.io/set";
+/// Idle machines are provisioned this many at a time, so the controller's
+/// queue and the harness's watch stay modest.
+const IDLE_BATCH: usize = 100;
+/// What one machine costs in the bench's inventory: small enough that
+/// 1,000 fit the two Rack1 hosts (2 × 252 GB usable).
+const VM_MEMORY: &str = "256Mi";
+
+// ---------------------------------------------------------------- settings
+
+struct Config {
+    sizes: Vec<usize>,
+    idle: usize,
+    idle_window: Duration,
+    scale: f64,
+    resync: Duration,
+    write_docs: bool,
+}
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(default)
+}
+
+impl Config {
+    fn from_env() -> Config {
+        let sizes = std::env::var("SCVMM_BENCH_SIZES")
+            .unwrap_or_else(|_| "10,100,500".into())
+            .split(',')
+            .filter_map(|s| s.trim().parse().ok())
+            .filter(|n| *n > 0)
+            .collect();
+        Config {
+            sizes,
+            idle: env_or("SCVMM_BENCH_IDLE", 1000),
+            idle_window: Duration::from_secs(env_or("SCVMM_BENCH_IDLE_SECONDS", 120)),
+            scale: env_or("SCVMM_BENCH_SCALE", 0.02),
+            // The manager's default is 300 s; 60 s lets the idle window see
+            // every machine's resync at least once, the worst case for
+            // per-machine polling.
+            resync: Duration::from_secs(env_or("SCVMM_BENCH_RESYNC_SECONDS", 60)),
+            write_docs: std::env::var("SCVMM_BENCH_WRITE_DOCS").is_ok_and(|v| v == "1"),
+        }
+    }
+}
+
+/// The model's shortest provisioning and deletion of one machine (see the
+/// module documentation for the path).
+fn lower_bounds(scale: f64) -> (Duration, Duration) {
+    let l = Latencies::default();
+    let job = |op: Op| l.seconds.get(&op).copied().unwrap_or(0.0) * scale;
+    // scvmm-sim/src/server.rs: a booted guest reports its addresses this
+    // long after the start job ends.
+    let boot = (20.0 * scale).clamp(0.05, 60.0);
+    let provision = job(Op::ReadLibrary)
+        + job(Op::CreateVm)
+        + job(Op::StartVm)
+        + boot
+        + l.light_refresh_interval * scale
+        + job(Op::SetDvd);
+    let delete = job(Op::ShutdownVm) + job(Op::RemoveVm);
+    (
+        Duration::from_secs_f64(provision),
+        Duration::from_secs_f64(delete),
+    )
+}
+
+// ------------------------------------------------- counting API requests
+
+/// Requests sent by one Kubernetes client (a tower layer around it).
+#[derive(Clone, Default)]
+struct RequestCount(Arc<AtomicU64>);
+
+impl RequestCount {
+    fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+#[derive(Clone)]
+struct Counted<S> {
+    inner: S,
+    count: RequestCount,
+}
+
+impl<S> tower::Layer<S> for RequestCount {
+    type Service = Counted<S>;
+    fn layer(&self, inner: S) -> Counted<S> {
+        Counted {
+            inner,
+            count: self.clone(),
+        }
+    }
+}
+
+impl<S, B> tower::Service<http::Request<B>> for Counted<S>
+where
+    S: tower::Service<http::Request<B>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: http::Request<B>) -> S::Future {
+        self.count.0.fetch_add(1, Ordering::Relaxed);
+        self.inner.call(req)
+    }
+}
+
+/// An admin client of the test bed whose requests are counted.
+async fn counted_client(env: &Env) -> (kube::Client, RequestCount) {
+    let kubeconfig = kube::config::Kubeconfig::read_from(env.tb.kubeconfig_path()).unwrap();
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+        .await
+        .unwrap();
+    let count = RequestCount::default();
+    let client = kube::client::ClientBuilder::try_from(config)
+        .unwrap()
+        .with_layer(&count)
+        .build();
+    (client, count)
+}
+
+// --------------------------------------------------------------- samples
+
+/// Counters at one instant; phases are differences of two samples.
+#[derive(Clone, Debug, Default)]
+struct Sample {
+    /// PowerShell commands the emulator started (script runs).
+    scripts: u64,
+    /// SOAP round trips of the controller's WinRM clients.
+    soap: u64,
+    /// The controller's SCVMM operations by kind.
+    ops: BTreeMap<String, f64>,
+    /// Requests of the controller's Kubernetes client.
+    ours: u64,
+    /// Requests of the bench's own client (creates, deletes, watches).
+    harness: u64,
+    /// `apiserver_request_total` summed: every client of the API server.
+    apiserver: Option<f64>,
+    /// User + system CPU time of this process.
+    cpu: Duration,
+}
+
+impl Sample {
+    fn minus(&self, earlier: &Sample) -> Sample {
+        let mut ops = self.ops.clone();
+        for (k, v) in &earlier.ops {
+            *ops.entry(k.clone()).or_default() -= v;
+        }
+        ops.retain(|_, v| *v > 0.0);
+        Sample {
+            scripts: self.scripts - earlier.scripts,
+            soap: self.soap - earlier.soap,
+            ops,
+            ours: self.ours - earlier.ours,
+            harness: self.harness - earlier.harness,
+            apiserver: self.apiserver.zip(earlier.apiserver).map(|(a, b)| a - b),
+            cpu: self.cpu.saturating_sub(earlier.cpu),
+        }
+    }
+}
+
+/// A `/proc/self/status` field in KiB.
+fn status_kib(field: &str) -> u64 {
+    let text = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    text.lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Starts a new peak-RSS window (VmHWM); false when the kernel refuses.
+fn reset_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+/// utime + stime of the whole process (every thread, live and exited).
+fn process_cpu() -> Duration {
+    let text = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are the
+    // 14th and 15th of the line. /proc reports them in USER_HZ ticks, 100
+    // a second on Linux whatever the kernel's HZ.
+    let rest = text.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0))
+        .collect();
+    let ticks = f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
+    Duration::from_millis(ticks * 10)
+}
+
+struct World {
+    env: Env,
+    /// The bench's own client (creates, deletes, watches), counted apart.
+    client: kube::Client,
+    ours: RequestCount,
+    harness: RequestCount,
+    scale: f64,
+}
+
+impl World {
+    async fn sample(&self) -> Sample {
+        let ctx = self.env.ctx.as_ref().unwrap();
+        let mut ops = BTreeMap::new();
+        for line in ctx.metrics.render().lines() {
+            let Some(rest) = line.strip_prefix("capi_scvmm_operations_total{") else {
+                continue;
+            };
+            let op = rest
+                .split("operation=\"")
+                .nth(1)
+                .and_then(|r| r.split('"').next())
+                .unwrap_or("?");
+            let v: f64 = rest
+                .rsplit(' ')
+                .next()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0.0);
+            *ops.entry(op.to_string()).or_default() += v;
+        }
+        let soap = ctx
+            .scvmm
+            .all()
+            .iter()
+            .map(|c| c.stats().snapshot().round_trips)
+            .sum();
+        Sample {
+            scripts: self
+                .env
+                .sim
+                .service
+                .stats()
+                .commands_started
+                .load(Ordering::Relaxed),
+            soap,
+            ops,
+            ours: self.ours.get(),
+            harness: self.harness.get(),
+            apiserver: self.apiserver_requests().await,
+            cpu: process_cpu(),
+        }
+    }
+
+    /// Sum of kube-apiserver's `apiserver_request_total`, read from its
+    /// /metrics with the admin client (uncounted: not part of any phase).
+    async fn apiserver_requests(&self) -> Option<f64> {
+        let req = http::Request::get("/metrics").body(Vec::new()).ok()?;
+        let text = self.env.client.request_text(req).await.ok()?;
+        let total = text
+            .lines()
+            .filter(|l| l.starts_with("apiserver_request_total{"))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum();
+        Some(total)
+    }
+
+    fn api(&self, kind: &str) -> Api<DynamicObject> {
+        match kind {
+            "Machine" => dynamic_api(
+                &self.client,
+                &self.env.ns,
+                "cluster.x-k8s.io",
+                "v1beta2",
+                kind,
+            ),
+            _ => dynamic_api(&self.client, &self.env.ns, api::GROUP, api::VERSION, kind),
+        }
+    }
+
+    fn selector(set: &str) -> String {
+        format!("cluster.x-k8s.io/cluster-name={CLUSTER},{SET_LABEL}={set}")
+    }
+
+    /// Bootstrap Secret, ScvmmMachine and Machine of machine `i` of `set`.
+    async fn create_machine(&self, set: &str, i: usize) {
+        let name = format!("{set}-{i}");
+        let labels = json!({"cluster.x-k8s.io/cluster-name": CLUSTER, SET_LABEL: set});
+        let pp = PostParams::default();
+        let secrets: Api<Secret> = Api::namespaced(self.client.clone(), &self.env.ns);
+        secrets
+            .create(
+                &pp,
+                &serde_json::from_value(json!({
+                    "metadata": {"name": format!("{name}-bootstrap"), "labels": labels},
+                    "type": "cluster.x-k8s.io/secret",
+                    "stringData": {"value": USER_DATA, "format": "cloud-config"},
+                }))
+                .unwrap(),
+            )
+            .await
+            .unwrap();
+        // Unique addresses for up to 50,000 machines, inside one /16.
+        let ip = format!("10.20.{}.{}", 2 + i / 250, 2 + i % 250);
+        self.api("ScvmmMachine")
+            .create(&pp, &obj(json!({
+                "apiVersion": format!("{}/{}", api::GROUP, api::VERSION), "kind": "ScvmmMachine",
+                "metadata": {"name": name, "labels": labels},
+                "spec": {
+                    "vmTemplate": "Ubuntu 24.04",
+                    "cpuCount": 1,
+                    "memory": VM_MEMORY,
+                    "network": {"devices": [{
+                        "name": "eth0", "vmNetwork": "Prod-VLAN100",
+                        "addresses": [format!("{ip}/16")], "gateway4": "10.20.0.1", "nameservers": ["10.20.0.2"],
+                    }]},
+                },
+            })))
+            .await
+            .unwrap();
+        self.api("Machine")
+            .create(&pp, &obj(json!({
+                "apiVersion": "cluster.x-k8s.io/v1beta2", "kind": "Machine",
+                "metadata": {"name": name, "labels": labels},
+                "spec": {
+                    "clusterName": CLUSTER,
+                    "failureDomain": "rack1",
+                    "bootstrap": {"dataSecretName": format!("{name}-bootstrap")},
+                    "infrastructureRef": {"apiGroup": api::GROUP, "kind": "ScvmmMachine", "name": name},
+                },
+            })))
+            .await
+            .unwrap();
+    }
+
+    /// Creates machines `range` of `set`, a few requests in flight.
+    async fn create_machines(&self, set: &str, range: std::ops::Range<usize>) {
+        futures::stream::iter(range)
+            .for_each_concurrent(8, |i| self.create_machine(set, i))
+            .await;
+    }
+}
+
+fn is_provisioned(v: &Value) -> bool {
+    v["status"]["initialization"]["provisioned"] == true
+        && condition(v, "Ready").is_some_and(|c| c["status"] == "True")
+}
+
+/// Watches the objects `selector` picks until `done` holds for them.
+/// `progress` counts finished objects; returns when the first finished and
+/// when all did. A watch, not polling, so waiting costs the API server (and
+/// the 2 cores) next to nothing and times are exact to the event.
+async fn watch_until(
+    api: Api<DynamicObject>,
+    selector: &str,
+    timeout: Duration,
+    progress: impl Fn(&HashMap<String, Value>) -> usize,
+    target: usize,
+) -> (Instant, Instant) {
+    let mut stream = watcher(api, watcher::Config::default().labels(selector))
+        .default_backoff()
+        .boxed();
+    let mut objects: HashMap<String, Value> = HashMap::new();
+    let mut listing: HashMap<String, Value> = HashMap::new();
+    let mut ready = false;
+    let mut first = None;
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let event = match tokio::time::timeout_at(deadline, stream.next()).await {
+            Ok(Some(Ok(e))) => e,
+            Ok(Some(Err(e))) => {
+                eprintln!("watch error (retried): {e}");
+                continue;
+            }
+            Ok(None) => panic!("the watch of {selector} ended"),
+            Err(_) => panic!(
+                "timed out after {timeout:?}: {} of {target} done for {selector}",
+                progress(&objects)
+            ),
+        };
+        let key = |o: &DynamicObject| o.metadata.name.clone().unwrap_or_default();
+        match event {
+            watcher::Event::Init => listing.clear(),
+            watcher::Event::InitApply(o) => {
+                listing.insert(key(&o), serde_json::to_value(o).unwrap());
+            }
+            watcher::Event::InitDone => {
+                objects = std::mem::take(&mut listing);
+                ready = true;
+            }
+            watcher::Event::Apply(o) => {
+                objects.insert(key(&o), serde_json::to_value(o).unwrap());
+            }
+            watcher::Event::Delete(o) => {
+                objects.remove(&key(&o));
+            }
+        }
+        if !ready {
+            continue;
+        }
+        let done = progress(&objects);
+        if done > 0 && first.is_none() {
+            first = Some(Instant::now());
+        }
+        if done >= target {
+            let now = Instant::now();
+            return (first.unwrap_or(now), now);
+        }
+    }
+}
+
+// ------------------------------------------------------------- scenarios
+
+struct Phase {
+    n: usize,
+    name: &'static str,
+    wall: Duration,
+    first: Duration,
+    bound: Duration,
+    delta: Sample,
+    /// Peak RSS during the phase (KiB); since start when it cannot be reset.
+    peak_kib: u64,
+}
+
+fn timeout_for(n: usize) -> Duration {
+    Duration::from_secs(300 + 3 * n as u64)
+}
+
+async fn provision_then_delete(w: &World, n: usize) -> [Phase; 2] {
+    let set = format!("n{n}");
+    let selector = World::selector(&set);
+    let (provision_bound, delete_bound) = lower_bounds(w.scale);
+
+    reset_peak_rss();
+    let s0 = w.sample().await;
+    let started = Instant::now();
+    let watch = watch_until(
+        w.api("ScvmmMachine"),
+        &selector,
+        timeout_for(n),
+        |objs| objs.values().filter(|v| is_provisioned(v)).count(),
+        n,
+    );
+    let ((first, last), ()) = tokio::join!(watch, w.create_machines(&set, 0..n));
+    let s1 = w.sample().await;
+    let provision = Phase {
+        n,
+        name: "provision",
+        wall: last - started,
+        first: first - started,
+        bound: provision_bound,
+        delta: s1.minus(&s0),
+        peak_kib: status_kib("VmHWM"),
+    };
+
+    reset_peak_rss();
+    let s1 = w.sample().await;
+    let started = Instant::now();
+    let delete_all = async {
+        // One request: CAPI deletes each Machine's ScvmmMachine.
+        w.api("Machine")
+            .delete_collection(
+                &DeleteParams::default(),
+                &ListParams::default().labels(&selector),
+            )
+            .await
+            .unwrap();
+    };
+    let watch = watch_until(
+        w.api("ScvmmMachine"),
+        &selector,
+        timeout_for(n),
+        |objs| n.saturating_sub(objs.len()),
+        n,
+    );
+    let ((first, last), ()) = tokio::join!(watch, delete_all);
+    // The Machines go once their infrastructure is gone; wait for them too.
+    let (_, machines_gone) = watch_until(
+        w.api("Machine"),
+        &selector,
+        timeout_for(n),
+        |objs| n.saturating_sub(objs.len()),
+        n,
+    )
+    .await;
+    let s2 = w.sample().await;
+    let delete = Phase {
+        n,
+        name: "delete",
+        wall: last.max(machines_gone) - started,
+        first: first - started,
+        bound: delete_bound,
+        delta: s2.minus(&s1),
+        peak_kib: status_kib("VmHWM"),
+    };
+    [provision, delete]
+}
+
+struct Idle {
+    n: usize,
+    window: Duration,
+    setup: Duration,
+    delta: Sample,
+    peak_kib: u64,
+    rss_kib: u64,
+}
+
+async fn idle(w: &World, n: usize, window: Duration) -> Idle {
+    let set = "idle";
+    let selector = World::selector(set);
+    let started = Instant::now();
+    // Jobs, boot reports and the light refresher are instant while the
+    // machines are made: the ordinary path, without the wait.
+    w.env.sim.vmm.lock().unwrap().latencies_mut().factor = 0.0;
+    for from in (0..n).step_by(IDLE_BATCH) {
+        let to = (from + IDLE_BATCH).min(n);
+        let watch = watch_until(
+            w.api("ScvmmMachine"),
+            &selector,
+            timeout_for(IDLE_BATCH),
+            |objs| objs.values().filter(|v| is_provisioned(v)).count(),
+            to,
+        );
+        tokio::join!(watch, w.create_machines(set, from..to));
+        eprintln!(
+            "idle: {to} of {n} provisioned after {:.0} s",
+            started.elapsed().as_secs_f64()
+        );
+    }
+    w.env.sim.vmm.lock().unwrap().latencies_mut().factor = w.scale;
+    // Let the last status writes and CAPI's Machine updates settle.
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let setup = started.elapsed();
+    reset_peak_rss();
+    let s0 = w.sample().await;
+    tokio::time::sleep(window).await;
+    let s1 = w.sample().await;
+    Idle {
+        n,
+        window,
+        setup,
+        delta: s1.minus(&s0),
+        peak_kib: status_kib("VmHWM"),
+        rss_kib: status_kib("VmRSS"),
+    }
+}
+
+// ----------------------------------------------------------------- report
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+fn ops_text(ops: &BTreeMap<String, f64>, per: f64) -> String {
+    ops.iter()
+        .map(|(k, v)| format!("{k} {:.2}", v / per))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+struct Report {
+    scale: f64,
+    resync: Duration,
+    phases: Vec<Phase>,
+    idle: Option<Idle>,
+    peak_reset: bool,
+}
+
+impl Report {
+    fn lifecycle_table(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "| N | phase | wall time (all) | first machine | model lower bound | wall / bound | script runs / machine | SOAP round trips / machine | operator API requests / machine | all API-server requests / machine | process CPU | process peak RSS |"
+        );
+        let _ = writeln!(
+            out,
+            "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        );
+        for p in &self.phases {
+            let per = |x: f64| x / p.n as f64;
+            let all = p
+                .delta
+                .apiserver
+                .map_or("n/a".into(), |a| format!("{:.1}", per(a)));
+            let _ = writeln!(
+                out,
+                "| {} | {} | {:.1} s | {:.1} s | {:.2} s | {:.1}× | {:.1} | {:.1} | {:.1} | {} | {:.1} s | {:.0} MiB |",
+                p.n,
+                p.name,
+                p.wall.as_secs_f64(),
+                p.first.as_secs_f64(),
+                p.bound.as_secs_f64(),
+                p.wall.as_secs_f64() / p.bound.as_secs_f64(),
+                per(p.delta.scripts as f64),
+                per(p.delta.soap as f64),
+                per(p.delta.ours as f64),
+                all,
+                p.delta.cpu.as_secs_f64(),
+                mib(p.peak_kib),
+            );
+        }
+        out
+    }
+
+    fn ops_table(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "| N | phase | SCVMM operations per machine, by kind |");
+        let _ = writeln!(out, "|---:|---|---|");
+        for p in &self.phases {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} |",
+                p.n,
+                p.name,
+                ops_text(&p.delta.ops, p.n as f64)
+            );
+        }
+        out
+    }
+
+    fn idle_table(&self) -> String {
+        let Some(i) = &self.idle else {
+            return String::new();
+        };
+        let minutes = i.window.as_secs_f64() / 60.0;
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "| idle machines | window | script runs / min | SOAP round trips / min | operations / min, by kind | operator API requests / min | process CPU / min | process peak RSS | process RSS at end |"
+        );
+        let _ = writeln!(out, "|---:|---:|---:|---:|---|---:|---:|---:|---:|");
+        let _ = writeln!(
+            out,
+            "| {} | {:.0} s | {:.1} | {:.1} | {} | {:.1} | {:.2} s | {:.0} MiB | {:.0} MiB |",
+            i.n,
+            i.window.as_secs_f64(),
+            i.delta.scripts as f64 / minutes,
+            i.delta.soap as f64 / minutes,
+            ops_text(&i.delta.ops, minutes),
+            i.delta.ours as f64 / minutes,
+            i.delta.cpu.as_secs_f64() / minutes,
+            mib(i.peak_kib),
+            mib(i.rss_kib),
+        );
+        out
+    }
+
+    fn targets_table(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "| target (issue #8) | measured | met |");
+        let _ = writeln!(out, "|---|---|---|");
+        let verdict = |ok: bool| if ok { "met" } else { "not met" };
+        match self
+            .phases
+            .iter()
+            .find(|p| p.n == 100 && p.name == "provision")
+        {
+            Some(p) => {
+                let r = p.wall.as_secs_f64() / p.bound.as_secs_f64();
+                let _ = writeln!(
+                    out,
+                    "| 100 machines provisioned within 1.2× the model's lower bound | {r:.1}× ({:.1} s against {:.2} s) | {} |",
+                    p.wall.as_secs_f64(),
+                    p.bound.as_secs_f64(),
+                    verdict(r <= 1.2)
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    out,
+                    "| 100 machines provisioned within 1.2× the model's lower bound | not run (N = 100 not in SCVMM_BENCH_SIZES) | – |"
+                );
+            }
+        }
+        let mut sizes: Vec<usize> = self.phases.iter().map(|p| p.n).collect();
+        sizes.dedup();
+        let lifecycle: Vec<String> = sizes
+            .iter()
+            .map(|n| {
+                let runs: u64 = self
+                    .phases
+                    .iter()
+                    .filter(|p| p.n == *n)
+                    .map(|p| p.delta.scripts)
+                    .sum();
+                let soap: u64 = self
+                    .phases
+                    .iter()
+                    .filter(|p| p.n == *n)
+                    .map(|p| p.delta.soap)
+                    .sum();
+                (n, runs as f64 / *n as f64, soap as f64 / *n as f64)
+            })
+            .map(|(n, r, s)| format!("N = {n}: {r:.1} script runs ({s:.0} SOAP round trips)"))
+            .collect();
+        let worst = sizes
+            .iter()
+            .map(|n| {
+                let runs: u64 = self
+                    .phases
+                    .iter()
+                    .filter(|p| p.n == *n)
+                    .map(|p| p.delta.scripts)
+                    .sum();
+                runs as f64 / *n as f64
+            })
+            .fold(0.0, f64::max);
+        let _ = writeln!(
+            out,
+            "| at most 6 WinRM round trips per machine per lifecycle (counted as script runs; SOAP round trips in brackets) | {} | {} |",
+            lifecycle.join("; "),
+            if sizes.is_empty() {
+                "–"
+            } else {
+                verdict(worst <= 6.0)
+            }
+        );
+        match &self.idle {
+            Some(i) => {
+                let per_min = i.delta.scripts as f64 / (i.window.as_secs_f64() / 60.0);
+                let _ = writeln!(
+                    out,
+                    "| at most 2 WinRM calls per minute per endpoint in steady state | {per_min:.1} script runs / min with {} idle machines, one endpoint | {} |",
+                    i.n,
+                    verdict(per_min <= 2.0)
+                );
+                let rss = mib(i.peak_kib);
+                let _ = writeln!(
+                    out,
+                    "| operator RSS below 100 MiB at 1,000 machines | {rss:.0} MiB peak with {} machines (whole process: operator, emulator, harness) | {} |",
+                    i.n,
+                    if i.n < 1000 {
+                        "– (fewer than 1,000 machines)"
+                    } else {
+                        verdict(rss < 100.0)
+                    }
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    out,
+                    "| at most 2 WinRM calls per minute per endpoint in steady state | not run | – |"
+                );
+                let _ = writeln!(
+                    out,
+                    "| operator RSS below 100 MiB at 1,000 machines | not run | – |"
+                );
+            }
+        }
+        out
+    }
+
+    fn settings_line(&self) -> String {
+        let (p, d) = lower_bounds(self.scale);
+        format!(
+            "Latency scale {} (create job {:.2} s, start {:.2} s, guest shutdown {:.2} s, remove {:.2} s, light refresher {:.2} s); lower bound per machine: provisioning {:.2} s, deletion {:.2} s. Controller: manager defaults (machine concurrency 10, 8 WinRM connections per endpoint, SCVMM poll interval 60 s) except resync {} s.{}",
+            self.scale,
+            30.0 * self.scale,
+            10.0 * self.scale,
+            20.0 * self.scale,
+            10.0 * self.scale,
+            120.0 * self.scale,
+            p.as_secs_f64(),
+            d.as_secs_f64(),
+            self.resync.as_secs(),
+            if self.peak_reset {
+                ""
+            } else {
+                " Peak RSS could not be reset per phase: it is the peak since the process started."
+            }
+        )
+    }
+
+    fn print(&self) {
+        println!("\n{}\n", self.settings_line());
+        println!("provision N machines at once, then delete them all:\n");
+        println!("{}", self.lifecycle_table());
+        println!("{}", self.ops_table());
+        if let Some(i) = &self.idle {
+            println!(
+                "steady state, {} idle machines (made in {:.0} s with instant jobs):\n",
+                i.n,
+                i.setup.as_secs_f64()
+            );
+            println!("{}", self.idle_table());
+        }
+        println!("targets:\n\n{}", self.targets_table());
+    }
+
+    fn markdown(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "# Benchmarks\n");
+        let _ = writeln!(
+            out,
+            "Generated by `operator/benches/scale.rs` (`SCVMM_BENCH_WRITE_DOCS=1`); do not edit by hand.\n"
+        );
+        let _ = writeln!(
+            out,
+            "The scenarios of issue #8, run by `just bench`: the real local API server with the Cluster API core manager, \
+             scvmm-sim and our controllers, all but the API server, etcd and the CAPI manager in one process, on a machine \
+             with 2 cores. Each size N creates N Machines (with their ScvmmMachines and bootstrap Secrets) at once in one \
+             cluster, waits until every ScvmmMachine is provisioned and Ready, deletes the Machines and waits until they are \
+             gone; then idle machines are left alone for a window and their WinRM traffic is counted.\n"
+        );
+        let _ = writeln!(out, "{}\n", self.settings_line());
+        let _ = writeln!(
+            out,
+            "**Lower bound.** One machine's shortest path through the emulator's model at scale s: provisioning = \
+             s·(library refresh 5 + create 30 + start 10 + light refresher 120 + DVD eject 5) + clamp(20·s, 0.05, 60) \
+             guest boot; deletion = s·(guest shutdown 20 + remove 10). The create script waits for the library refresh \
+             that indexes the seed; VMM shows the guest's addresses only after its light refresher interval (the \
+             controller does not run Read-SCVirtualMachine); the seed is ejected before the machine is reported \
+             provisioned; the default power-off mode shuts the guest down. The issue's simpler model (create + start, \
+             stop + remove) gives {:.2} s and {:.2} s. The emulator models no read latency: Get-SCVirtualMachine \
+             and the other reads cost only the interpreter's time.\n",
+            40.0 * self.scale,
+            20.0 * self.scale
+        );
+        let _ = writeln!(
+            out,
+            "**Columns.** Script runs are the PowerShell commands scvmm-sim started (one per SCVMM operation: a WinRM call); \
+             SOAP round trips are the controller's HTTP requests to WinRM. Operator API requests are counted on the \
+             controller's Kubernetes client (watches count once, when opened); all API-server requests are the change of \
+             kube-apiserver's `apiserver_request_total` and include the Cluster API manager, the controller manager and this \
+             bench's own creates, deletes and watches. CPU and RSS are of the bench process: controllers, emulator \
+             (PowerShell interpreter included) and harness together, so they bound the operator's from above. The wait is \
+             a watch, not polling.\n"
+        );
+        let _ = writeln!(
+            out,
+            "Reproduce: `just bench` (or `SCVMM_BENCH_SIZES=10,100 SCVMM_BENCH_IDLE=200 cargo bench -p operator --bench scale`; `SCVMM_BENCH_SCALE`, `SCVMM_BENCH_IDLE_SECONDS`, `SCVMM_BENCH_RESYNC_SECONDS` change the rest).\n"
+        );
+        let _ = writeln!(out, "## Provision N at once, then delete them\n");
+        let _ = writeln!(
+            out,
+            "![wall time against the model's lower bound](benchmarks.svg)\n"
+        );
+        let _ = writeln!(out, "{}", self.lifecycle_table());
+        let _ = writeln!(out, "{}", self.ops_table());
+        if let Some(i) = &self.idle {
+            let _ = writeln!(out, "## Steady state\n");
+            let _ = writeln!(
+                out,
+                "{} machines provisioned through the ordinary path in batches of {IDLE_BATCH} with the latency model set to zero \
+                 ({:.0} s), the model restored, then {:.0} s with nothing changing.\n",
+                i.n,
+                i.setup.as_secs_f64(),
+                i.window.as_secs_f64()
+            );
+            let _ = writeln!(out, "{}", self.idle_table());
+        }
+        let _ = writeln!(out, "## Targets\n");
+        let _ = writeln!(out, "Reported, not asserted.\n");
+        let _ = writeln!(out, "{}", self.targets_table());
+        out
+    }
+
+    /// Grouped bars: wall time and lower bound for each size and phase.
+    fn svg(&self) -> String {
+        let (w, h) = (760.0_f64, 380.0_f64);
+        let (left, right, top, bottom) = (64.0, 16.0, 40.0, 56.0);
+        let plot_w = w - left - right;
+        let plot_h = h - top - bottom;
+        let max = self
+            .phases
+            .iter()
+            .flat_map(|p| [p.wall.as_secs_f64(), p.bound.as_secs_f64()])
+            .fold(0.0_f64, f64::max)
+            .max(0.1);
+        let step = nice_step(max / 5.0);
+        let top_value = (max / step).ceil() * step;
+        let y = |v: f64| top + plot_h * (1.0 - v / top_value);
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="sans-serif" font-size="12">"#
+        );
+        let _ = writeln!(s, r#"<rect width="{w}" height="{h}" fill="white"/>"#);
+        let _ = writeln!(
+            s,
+            r#"<text x="{left}" y="20" font-size="14" font-weight="bold">Wall time for N machines against one machine's lower bound (latency scale {})</text>"#,
+            self.scale
+        );
+        let mut v = 0.0;
+        while v <= top_value + step / 2.0 {
+            let yy = y(v);
+            let _ = writeln!(
+                s,
+                r##"<line x1="{left}" x2="{}" y1="{yy:.1}" y2="{yy:.1}" stroke="#ddd"/><text x="{}" y="{:.1}" text-anchor="end">{} s</text>"##,
+                w - right,
+                left - 6.0,
+                yy + 4.0,
+                trim_number(v)
+            );
+            v += step;
+        }
+        let groups = self.phases.len().max(1) as f64;
+        let group_w = plot_w / groups;
+        let bar_w = (group_w * 0.35).min(48.0);
+        for (i, p) in self.phases.iter().enumerate() {
+            let cx = left + group_w * (i as f64 + 0.5);
+            for (j, (value, colour)) in [
+                (p.wall.as_secs_f64(), "#3b6fb6"),
+                (p.bound.as_secs_f64(), "#a8a8a8"),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                let x = cx - bar_w + j as f64 * bar_w;
+                let yy = y(value);
+                let _ = writeln!(
+                    s,
+                    r#"<rect x="{x:.1}" y="{yy:.1}" width="{:.1}" height="{:.1}" fill="{colour}"/><text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="10">{value:.1}</text>"#,
+                    bar_w - 2.0,
+                    (top + plot_h - yy).max(0.0),
+                    x + bar_w / 2.0 - 1.0,
+                    yy - 3.0
+                );
+            }
+            let _ = writeln!(
+                s,
+                r#"<text x="{cx:.1}" y="{:.1}" text-anchor="middle">N = {}</text><text x="{cx:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
+                top + plot_h + 16.0,
+                p.n,
+                top + plot_h + 32.0,
+                p.name
+            );
+        }
+        let _ = writeln!(
+            s,
+            r##"<line x1="{left}" x2="{left}" y1="{top}" y2="{}" stroke="#444"/>"##,
+            top + plot_h
+        );
+        let lx = w - right - 250.0;
+        let _ = writeln!(
+            s,
+            r##"<rect x="{lx}" y="{}" width="12" height="12" fill="#3b6fb6"/><text x="{}" y="{}">wall time, all N</text><rect x="{}" y="{}" width="12" height="12" fill="#a8a8a8"/><text x="{}" y="{}">lower bound, one machine</text>"##,
+            h - 18.0,
+            lx + 16.0,
+            h - 8.0,
+            lx + 120.0,
+            h - 18.0,
+            lx + 136.0,
+            h - 8.0
+        );
+        s.push_str("</svg>\n");
+        s
+    }
+}
+
+/// 1, 2 or 5 times a power of ten, at least `raw`.
+fn nice_step(raw: f64) -> f64 {
+    let magnitude = 10f64.powf(raw.log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * magnitude)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * magnitude)
+}
+
+fn trim_number(v: f64) -> String {
+    let s = format!("{v:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+fn main() {
+    let cfg = Config::from_env();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut env = Env::start_scaled("scale", false, cfg.scale).await;
+        let (ours_client, ours) = counted_client(&env).await;
+        let (client, harness) = counted_client(&env).await;
+        env.start_controller_with(
+            ours_client,
+            Settings {
+                resync: cfg.resync,
+                ..Settings::default()
+            },
+            10,
+        );
+        env.create_cluster(CLUSTER, PASSWORD).await;
+        let mut w = World {
+            env,
+            client,
+            ours,
+            harness,
+            scale: cfg.scale,
+        };
+        let peak_reset = reset_peak_rss();
+        let mut phases = Vec::new();
+        for &n in &cfg.sizes {
+            eprintln!("provisioning {n} machines, then deleting them");
+            phases.extend(provision_then_delete(&w, n).await);
+        }
+        let idle_result = if cfg.idle > 0 {
+            eprintln!("making {} idle machines", cfg.idle);
+            Some(idle(&w, cfg.idle, cfg.idle_window).await)
+        } else {
+            None
+        };
+        let report = Report {
+            scale: cfg.scale,
+            resync: cfg.resync,
+            phases,
+            idle: idle_result,
+            peak_reset,
+        };
+        report.print();
+        if cfg.write_docs {
+            let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs");
+            std::fs::write(docs.join("benchmarks.md"), report.markdown()).unwrap();
+            std::fs::write(docs.join("benchmarks.svg"), report.svg()).unwrap();
+            println!("wrote docs/benchmarks.md and docs/benchmarks.svg");
+        }
+        w.env.kill_controller().await;
+    });
+}
