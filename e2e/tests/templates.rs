@@ -119,30 +119,17 @@ fn clusterctl_binary() -> PathBuf {
     bin
 }
 
-/// Runs clusterctl with nothing from the caller's environment: a fresh
-/// config directory, no version check, and proxies that refuse every
-/// connection, so any attempt to reach the network fails the test instead of
-/// depending on it.
+/// Runs clusterctl cut off from the caller's environment (see
+/// `e2e::harness::clusterctl::isolated`), so any attempt to reach the
+/// network fails the test instead of depending on it.
 fn clusterctl(args: &[&str], vars: &[(&str, &str)]) -> Output {
     let bin = clusterctl_binary();
-    let home = tempfile::tempdir().unwrap();
-    let config = home.path().join("clusterctl.yaml");
-    std::fs::write(&config, "# empty: no providers, no overrides\n").unwrap();
-    let dead_proxy = "http://127.0.0.1:9";
-    Command::new(&bin)
-        .env_clear()
-        .env("HOME", home.path())
-        .env("XDG_CONFIG_HOME", home.path())
-        .env("CLUSTERCTL_DISABLE_VERSIONCHECK", "true")
-        .env("GOPROXY", "off")
-        .env("HTTPS_PROXY", dead_proxy)
-        .env("HTTP_PROXY", dead_proxy)
-        .env("https_proxy", dead_proxy)
-        .env("http_proxy", dead_proxy)
+    let mut run = e2e::harness::clusterctl::isolated(&bin).unwrap();
+    run.command
         .envs(vars.iter().copied())
         .args(args)
         .arg("--config")
-        .arg(&config)
+        .arg(&run.config)
         .output()
         .unwrap_or_else(|e| panic!("running {}: {e}", bin.display()))
 }

@@ -27,15 +27,27 @@ pub struct Generate<'a> {
     pub vars: &'a [(String, String)],
 }
 
-/// The rendered YAML, or clusterctl's message.
-pub fn generate_cluster(g: &Generate<'_>) -> Result<String, Error> {
+/// A clusterctl command cut off from the caller's environment, and the
+/// directory its `--config` lives in (keep it until the command ran).
+pub struct Isolated {
+    /// The command, environment set; add arguments, then `--config`.
+    pub command: Command,
+    /// The empty clusterctl configuration to pass as `--config`.
+    pub config: std::path::PathBuf,
+    _home: tempfile::TempDir,
+}
+
+/// `clusterctl` with an empty configuration in a fresh home, no version
+/// check, and proxies that refuse every connection.
+pub fn isolated(clusterctl: &Path) -> Result<Isolated, Error> {
     let fail = |detail: String| Error::Clusterctl { detail };
     let home = tempfile::tempdir().map_err(|e| fail(e.to_string()))?;
     let config = home.path().join("clusterctl.yaml");
     std::fs::write(&config, "# empty: no providers, no overrides\n")
         .map_err(|e| fail(e.to_string()))?;
     let dead_proxy = "http://127.0.0.1:9";
-    let out = Command::new(g.clusterctl)
+    let mut command = Command::new(clusterctl);
+    command
         .env_clear()
         .env("HOME", home.path())
         .env("XDG_CONFIG_HOME", home.path())
@@ -44,7 +56,20 @@ pub fn generate_cluster(g: &Generate<'_>) -> Result<String, Error> {
         .env("HTTPS_PROXY", dead_proxy)
         .env("HTTP_PROXY", dead_proxy)
         .env("https_proxy", dead_proxy)
-        .env("http_proxy", dead_proxy)
+        .env("http_proxy", dead_proxy);
+    Ok(Isolated {
+        command,
+        config,
+        _home: home,
+    })
+}
+
+/// The rendered YAML, or clusterctl's message.
+pub fn generate_cluster(g: &Generate<'_>) -> Result<String, Error> {
+    let fail = |detail: String| Error::Clusterctl { detail };
+    let mut run = isolated(g.clusterctl)?;
+    let out = run
+        .command
         .envs(g.vars.iter().map(|(k, v)| (k, v)))
         .arg("generate")
         .arg("cluster")
@@ -59,7 +84,7 @@ pub fn generate_cluster(g: &Generate<'_>) -> Result<String, Error> {
         .args(["--worker-machine-count", &g.workers.to_string()])
         .args(["--target-namespace", g.namespace])
         .arg("--config")
-        .arg(&config)
+        .arg(&run.config)
         .output()
         .map_err(|e| fail(format!("running {}: {e}", g.clusterctl.display())))?;
     if !out.status.success() {
