@@ -365,28 +365,16 @@ impl TestCluster {
 
         // kube-apiserver.
         let api_port = free_port()?;
-        let p = |f: &str| pki_dir.join(f).display().to_string();
         supervisor.spawn(
             "kube-apiserver",
             &binaries.kube_apiserver,
-            &[
-                format!("--etcd-servers={etcd_url}"),
-                format!("--cert-dir={}", root.join("apiserver-certs").display()),
-                format!("--tls-cert-file={}", p("apiserver.crt")),
-                format!("--tls-private-key-file={}", p("apiserver.key")),
-                format!("--client-ca-file={}", p("ca.crt")),
-                format!("--service-account-key-file={}", p("sa.pub")),
-                format!("--service-account-signing-key-file={}", p("sa.key")),
-                "--service-account-issuer=https://kubernetes.default.svc".into(),
-                format!("--secure-port={api_port}"),
-                "--bind-address=127.0.0.1".into(),
-                "--advertise-address=127.0.0.1".into(),
-                "--service-cluster-ip-range=10.96.0.0/16".into(),
-                "--allow-privileged=true".into(),
-                "--authorization-mode=RBAC".into(),
-                "--disable-admission-plugins=ServiceAccount".into(),
-                "--v=1".into(),
-            ],
+            &kube_apiserver_args(
+                &etcd_url,
+                None,
+                &pki_dir,
+                &root.join("apiserver-certs"),
+                api_port,
+            ),
             &[],
         )?;
         let api_url = format!("https://127.0.0.1:{api_port}");
@@ -583,6 +571,41 @@ impl TestCluster {
     pub(crate) fn supervisor_mut(&mut self) -> &mut Supervisor {
         &mut self.supervisor
     }
+}
+
+/// The flags of a test bed kube-apiserver: `pki` holds ca.crt (clients'
+/// CA), apiserver.crt/.key and sa.key/.pub; `etcd_prefix` gives a workload
+/// cluster its own key space in the shared etcd.
+fn kube_apiserver_args(
+    etcd_url: &str,
+    etcd_prefix: Option<&str>,
+    pki: &Path,
+    cert_dir: &Path,
+    port: u16,
+) -> Vec<String> {
+    let p = |f: &str| pki.join(f).display().to_string();
+    let mut args = vec![format!("--etcd-servers={etcd_url}")];
+    if let Some(prefix) = etcd_prefix {
+        args.push(format!("--etcd-prefix={prefix}"));
+    }
+    args.extend([
+        format!("--cert-dir={}", cert_dir.display()),
+        format!("--tls-cert-file={}", p("apiserver.crt")),
+        format!("--tls-private-key-file={}", p("apiserver.key")),
+        format!("--client-ca-file={}", p("ca.crt")),
+        format!("--service-account-key-file={}", p("sa.pub")),
+        format!("--service-account-signing-key-file={}", p("sa.key")),
+        "--service-account-issuer=https://kubernetes.default.svc".into(),
+        format!("--secure-port={port}"),
+        "--bind-address=127.0.0.1".into(),
+        "--advertise-address=127.0.0.1".into(),
+        "--service-cluster-ip-range=10.96.0.0/16".into(),
+        "--allow-privileged=true".into(),
+        "--authorization-mode=RBAC".into(),
+        "--disable-admission-plugins=ServiceAccount".into(),
+        "--v=1".into(),
+    ]);
+    args
 }
 
 fn kubeconfig_yaml(api_url: &str, ca_pem: &str, admin: &pki::CertPair) -> Result<String, Error> {

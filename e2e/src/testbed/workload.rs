@@ -13,7 +13,9 @@
 //! API finds them by provider ID.
 
 use super::pki::Ca;
-use super::{Error, TestCluster, free_port, io_err, kubeconfig_yaml, pki, write};
+use super::{
+    Error, TestCluster, free_port, io_err, kube_apiserver_args, kubeconfig_yaml, pki, write,
+};
 use k8s_openapi::api::core::v1::Secret;
 use kube::Client;
 use kube::api::ObjectMeta;
@@ -58,26 +60,13 @@ impl TestCluster {
             write(&dir.join(name), contents)?;
         }
         let port = free_port()?;
-        let p = |f: &str| dir.join(f).display().to_string();
-        let args = vec![
-            format!("--etcd-servers={}", self.etcd_url()),
-            // Its own key space in the shared etcd.
-            format!("--etcd-prefix=/workload/{namespace}/{cluster}"),
-            format!("--cert-dir={}", dir.join("certs").display()),
-            format!("--tls-cert-file={}", p("apiserver.crt")),
-            format!("--tls-private-key-file={}", p("apiserver.key")),
-            format!("--client-ca-file={}", p("ca.crt")),
-            format!("--service-account-key-file={}", p("sa.pub")),
-            format!("--service-account-signing-key-file={}", p("sa.key")),
-            "--service-account-issuer=https://kubernetes.default.svc".into(),
-            format!("--secure-port={port}"),
-            "--bind-address=127.0.0.1".into(),
-            "--advertise-address=127.0.0.1".into(),
-            "--service-cluster-ip-range=10.96.0.0/16".into(),
-            "--authorization-mode=RBAC".into(),
-            "--disable-admission-plugins=ServiceAccount".into(),
-            "--v=1".into(),
-        ];
+        let args = kube_apiserver_args(
+            self.etcd_url(),
+            Some(&format!("/workload/{namespace}/{cluster}")),
+            &dir,
+            &dir.join("certs"),
+            port,
+        );
         let binary = self.binaries().kube_apiserver.clone();
         self.spawn(&process, &binary, &args, &[])?;
         let kubeconfig =
