@@ -62,6 +62,10 @@ testbed-up:
 sim *ARGS:
     cargo run -q -p scvmm-sim -- {{ARGS}}
 
-# Build container images as OCI archives in target/images/ with buildah: scvmm-sim only, the manager image is issue #9.
-images:
-    deploy/images/build.sh
+# Build the container images as OCI archives in target/images/ with buildah (manager.oci.tar, scvmm-sim.oci.tar; `just images manager` for one).
+images *IMAGES:
+    deploy/images/build.sh {{IMAGES}}
+
+# Render the clusterctl release into out/: infrastructure-components.yaml, metadata.yaml, cluster-template*.yaml (docs/install.md).
+release:
+    deploy/release/build.sh

@@ -8,7 +8,12 @@
 //!   `manager` and `scvmm-sim` binaries as processes, workload API servers)
 //!   and what the suites check with.
 //! - [`manifests`]: server-side apply of multi-document YAML.
+//! - [`release`]: the clusterctl release artefacts, rendered and processed
+//!   by the real clusterctl; [`access`]: what a ServiceAccount may do, and
+//!   running as one.
 
+pub mod access;
 pub mod harness;
 pub mod manifests;
+pub mod release;
 pub mod testbed;

@@ -16,8 +16,10 @@ pub struct Applied {
     pub name: String,
 }
 
-/// Server-side applies every document of `yaml` into `namespace` (cluster-
-/// scoped kinds ignore it), with field manager `manager`.
+/// Server-side applies every document of `yaml` with field manager
+/// `manager`: namespaced kinds into the namespace the document names, else
+/// into `namespace`; cluster-scoped kinds ignore both (the API server drops
+/// a namespace clusterctl may have set on them).
 pub async fn apply(
     client: &Client,
     namespace: &str,
@@ -52,7 +54,11 @@ pub async fn apply(
                     types.kind
                 )))?;
         let api: Api<DynamicObject> = match caps.scope {
-            Scope::Namespaced => Api::namespaced_with(client.clone(), namespace, &resource),
+            Scope::Namespaced => Api::namespaced_with(
+                client.clone(),
+                obj.metadata.namespace.as_deref().unwrap_or(namespace),
+                &resource,
+            ),
             Scope::Cluster => Api::all_with(client.clone(), &resource),
         };
         api.patch(

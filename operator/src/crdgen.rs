@@ -1,5 +1,8 @@
 //! Renders our CRDs as YAML, one file per CRD, named `<plural>.<group>.yaml`,
-//! plus the admission policies that ship with them (`admission-policies.yaml`).
+//! plus the admission policies that ship with them (`admission-policies.yaml`)
+//! and a `kustomization.yaml` listing both, so that `kubectl apply -k crds/`
+//! works and the kustomize bases in `deploy/config/` reference `crds/`
+//! instead of copying it.
 //! The same function feeds `crdgen` (which writes `crds/`) and the drift
 //! check, so what is checked in is byte-for-byte what the code produces.
 
@@ -8,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use crate::Error;
 
-/// One rendered CRD file.
+/// One rendered file of `crds/` (a CRD, the admission policies or the kustomization).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RenderedCrd {
     /// File name, `<plural>.<group>.yaml`.
@@ -23,7 +26,11 @@ const HEADER: &str =
 /// File holding the admission policies that ship with the CRDs.
 pub const POLICIES_FILE: &str = "admission-policies.yaml";
 
-/// Renders every CRD, then the admission policies.
+/// The kustomization that lists the other files.
+pub const KUSTOMIZATION_FILE: &str = "kustomization.yaml";
+
+/// Renders every CRD, then the admission policies, then the kustomization
+/// listing them.
 pub fn render_all() -> Result<Vec<RenderedCrd>, Error> {
     let mut out = render_crds()?;
     let mut body = String::new();
@@ -40,7 +47,29 @@ pub fn render_all() -> Result<Vec<RenderedCrd>, Error> {
         file_name: POLICIES_FILE.to_string(),
         yaml: format!("{HEADER}{body}"),
     });
+    out.push(render_kustomization(&out)?);
     Ok(out)
+}
+
+/// `kustomization.yaml` naming every rendered file: a directory
+/// kustomization is how another base can include files outside its own
+/// root (kustomize refuses `../` file paths), so the bases in
+/// `deploy/config/` reference this directory as a whole.
+fn render_kustomization(files: &[RenderedCrd]) -> Result<RenderedCrd, Error> {
+    let resources: Vec<&str> = files.iter().map(|f| f.file_name.as_str()).collect();
+    let doc = serde_json::json!({
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": resources,
+    });
+    let body = serde_saphyr::to_string(&doc).map_err(|e| Error::RenderCrd {
+        name: KUSTOMIZATION_FILE.to_string(),
+        detail: e.to_string(),
+    })?;
+    Ok(RenderedCrd {
+        file_name: KUSTOMIZATION_FILE.to_string(),
+        yaml: format!("{HEADER}{body}"),
+    })
 }
 
 fn render_crds() -> Result<Vec<RenderedCrd>, Error> {

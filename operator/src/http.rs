@@ -47,15 +47,14 @@ pub async fn serve_probes(addr: SocketAddr, readiness: Arc<Readiness>) -> std::i
 async fn metrics(State(ctx): State<Arc<Context>>) -> String {
     let mut text = ctx.metrics.render();
     // WinRM round trips come from the clients' own counters.
-    text.push_str("# HELP capi_scvmm_winrm_round_trips_total WinRM SOAP round trips, by endpoint.\n# TYPE capi_scvmm_winrm_round_trips_total counter\n");
-    for c in ctx.scvmm.all() {
-        let s = c.stats().snapshot();
-        text.push_str(&format!(
-            "capi_scvmm_winrm_round_trips_total{{endpoint=\"{}\"}} {}\n",
-            c.endpoint().replace('"', ""),
-            s.round_trips
-        ));
-    }
+    let clients = ctx.scvmm.all();
+    let counts: Vec<(String, u64)> = clients
+        .iter()
+        .map(|c| (c.endpoint().to_string(), c.stats().snapshot().round_trips))
+        .collect();
+    text.push_str(&crate::metrics::render_winrm(
+        counts.iter().map(|(e, n)| (e.as_str(), *n)),
+    ));
     text
 }
 

@@ -1,7 +1,7 @@
 //! Prometheus metrics of the manager, rendered in the text exposition
 //! format at `/metrics`. Hand-rolled (a few counters and histograms) to keep
 //! the dependency tree small; names follow Prometheus conventions and are
-//! documented in docs/metrics.md.
+//! documented in docs/observability.md (a test keeps the two in step).
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -71,11 +71,6 @@ const HELP: &[(&str, &str, &str)] = &[
         "capi_scvmm_operation_duration_seconds",
         "histogram",
         "SCVMM operation latency by operation.",
-    ),
-    (
-        "capi_scvmm_machines",
-        "gauge",
-        "ScvmmMachines seen by the last reconcile, by phase (reason of VMProvisioned).",
     ),
     (
         "capi_scvmm_orphaned_vms",
@@ -191,6 +186,26 @@ impl Metrics {
     }
 }
 
+/// Name of the counter of WinRM round trips, which come from the clients'
+/// own statistics rather than from [`Metrics`].
+pub const WINRM_ROUND_TRIPS: &str = "capi_scvmm_winrm_round_trips_total";
+
+/// The text exposition of the WinRM clients' counters: one sample per SCVMM
+/// endpoint (`endpoint`, round trips so far).
+pub fn render_winrm<'a>(endpoints: impl IntoIterator<Item = (&'a str, u64)>) -> String {
+    let mut out = format!(
+        "# HELP {WINRM_ROUND_TRIPS} WinRM SOAP round trips, by endpoint.\n# TYPE {WINRM_ROUND_TRIPS} counter\n"
+    );
+    for (endpoint, round_trips) in endpoints {
+        let _ = writeln!(
+            out,
+            "{WINRM_ROUND_TRIPS}{} {round_trips}",
+            fmt_labels(&vec![("endpoint", endpoint.to_string())], None)
+        );
+    }
+    out
+}
+
 fn escape(v: &str) -> String {
     v.replace('\\', "\\\\")
         .replace('"', "\\\"")
@@ -235,5 +250,20 @@ mod tests {
         assert!(
             text.contains("capi_scvmm_operation_duration_seconds_count{operation=\"create_vm\"} 1")
         );
+    }
+
+    #[test]
+    fn winrm_counters_are_one_sample_per_endpoint() {
+        let text = render_winrm([
+            ("https://vmm01:5986/wsman", 12),
+            ("http://\"odd\"/wsman", 3),
+        ]);
+        assert!(text.contains("# TYPE capi_scvmm_winrm_round_trips_total counter"));
+        assert!(text.contains(
+            "capi_scvmm_winrm_round_trips_total{endpoint=\"https://vmm01:5986/wsman\"} 12"
+        ));
+        assert!(text.contains(
+            "capi_scvmm_winrm_round_trips_total{endpoint=\"http://\\\"odd\\\"/wsman\"} 3"
+        ));
     }
 }

@@ -241,50 +241,12 @@ async fn host_maintenance(
 }
 
 async fn metrics(State(state): State<AdminState>) -> Response {
-    use std::fmt::Write as _;
-    use std::sync::atomic::Ordering::Relaxed;
-    let mut out = String::new();
-    let mut counter = |name: &str, help: &str, value: u64| {
-        let _ = writeln!(
-            out,
-            "# HELP scvmm_sim_{name} {help}\n# TYPE scvmm_sim_{name} counter\nscvmm_sim_{name} {value}"
-        );
-    };
-    let w = &state.winrs;
-    counter(
-        "winrs_requests_total",
-        "WinRS requests handled.",
-        w.requests.load(Relaxed),
-    );
-    counter(
-        "winrs_shells_created_total",
-        "Shells created.",
-        w.shells_created.load(Relaxed),
-    );
-    counter(
-        "winrs_commands_total",
-        "Commands started.",
-        w.commands_started.load(Relaxed),
-    );
-    counter(
-        "winrs_receive_timeouts_total",
-        "Receives that timed out (long-poll expiry).",
-        w.receive_timeouts.load(Relaxed),
-    );
-    counter(
-        "winrs_faults_total",
-        "SOAP faults returned, timeouts excluded.",
-        w.faults.load(Relaxed),
-    );
-    if let Some(http) = state.http.lock().ok().and_then(|h| h.clone()) {
-        let s = http.snapshot();
-        counter("http_requests_total", "HTTP requests received.", s.requests);
-        counter(
-            "http_auth_failures_total",
-            "Authentication failures.",
-            s.auth_failures,
-        );
-    }
+    let http = state
+        .http
+        .lock()
+        .ok()
+        .and_then(|h| h.clone())
+        .map(|h| h.snapshot());
     let (vms, jobs_running) = match state.vmm.lock() {
         Ok(vmm) => (
             vmm.state().vms.len(),
@@ -296,6 +258,61 @@ async fn metrics(State(state): State<AdminState>) -> Response {
         ),
         Err(_) => (0, 0),
     };
+    let out = render_metrics(&state.winrs, http.as_ref(), vms, jobs_running);
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
+}
+
+/// The Prometheus text exposition of `/metrics`: WinRS and HTTP counters,
+/// VMs in the model and jobs not finished. The HTTP counters are left out
+/// until the server is up (`http` is `None`).
+pub fn render_metrics(
+    winrs: &ServiceStats,
+    http: Option<&wsman::transport::server::StatsSnapshot>,
+    vms: usize,
+    jobs_running: usize,
+) -> String {
+    use std::fmt::Write as _;
+    use std::sync::atomic::Ordering::Relaxed;
+    let mut out = String::new();
+    let mut counter = |name: &str, help: &str, value: u64| {
+        let _ = writeln!(
+            out,
+            "# HELP scvmm_sim_{name} {help}\n# TYPE scvmm_sim_{name} counter\nscvmm_sim_{name} {value}"
+        );
+    };
+    counter(
+        "winrs_requests_total",
+        "WinRS requests handled.",
+        winrs.requests.load(Relaxed),
+    );
+    counter(
+        "winrs_shells_created_total",
+        "Shells created.",
+        winrs.shells_created.load(Relaxed),
+    );
+    counter(
+        "winrs_commands_total",
+        "Commands started.",
+        winrs.commands_started.load(Relaxed),
+    );
+    counter(
+        "winrs_receive_timeouts_total",
+        "Receives that timed out (long-poll expiry).",
+        winrs.receive_timeouts.load(Relaxed),
+    );
+    counter(
+        "winrs_faults_total",
+        "SOAP faults returned, timeouts excluded.",
+        winrs.faults.load(Relaxed),
+    );
+    if let Some(s) = http {
+        counter("http_requests_total", "HTTP requests received.", s.requests);
+        counter(
+            "http_auth_failures_total",
+            "Authentication failures.",
+            s.auth_failures,
+        );
+    }
     let _ = writeln!(
         out,
         "# HELP scvmm_sim_vms Virtual machines in the model.\n# TYPE scvmm_sim_vms gauge\nscvmm_sim_vms {vms}"
@@ -304,7 +321,7 @@ async fn metrics(State(state): State<AdminState>) -> Response {
         out,
         "# HELP scvmm_sim_jobs_running Jobs not finished.\n# TYPE scvmm_sim_jobs_running gauge\nscvmm_sim_jobs_running {jobs_running}"
     );
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
+    out
 }
 
 async fn page(State(state): State<AdminState>, headers: HeaderMap) -> Response {
