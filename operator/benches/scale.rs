@@ -35,6 +35,7 @@ use kube::api::{Api, DeleteParams, DynamicObject, ListParams, PostParams};
 use kube::runtime::{WatchStreamExt, watcher};
 use operator::api;
 use operator::controller::Settings;
+use operator::controller::connection::ConnectionDefaults;
 use scvmm_sim::vmm::{Latencies, Op};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
@@ -1024,6 +1025,13 @@ fn main() {
             ours_client,
             Settings {
                 resync: cfg.resync,
+                // The controller's wait on SCVMM is scaled like the model's
+                // job times: 2 s at scale 1.
+                busy_poll_interval: Settings::default().busy_poll_interval.mul_f64(cfg.scale),
+                connection: ConnectionDefaults {
+                    lock_retry: ConnectionDefaults::default().lock_retry.mul_f64(cfg.scale),
+                    ..ConnectionDefaults::default()
+                },
                 ..Settings::default()
             },
             10,

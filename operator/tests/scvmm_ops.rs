@@ -66,6 +66,7 @@ fn endpoint(url: &str) -> EndpointConfig {
         max_connections: 4,
         operation_timeout: Duration::from_secs(2),
         deadline: Duration::from_secs(120),
+        lock_retry: Duration::from_millis(200),
     }
 }
 
@@ -202,9 +203,10 @@ async fn a_vm_lives_from_create_to_remove_and_leaves_nothing_behind() {
         );
     }
 
+    // The create job starts the VM (-StartVM): no start call is needed.
     let (created, runs, trips) = measure(
         &rig,
-        wait_for(&rig.client, &vm.id, "PowerOff", |v| v.status == "PowerOff"),
+        wait_for(&rig.client, &vm.id, "Running", |v| v.status == "Running"),
     )
     .await;
     costs.push(("get_vm (each poll)", 1, trips / runs.max(1)));
@@ -232,12 +234,6 @@ async fn a_vm_lives_from_create_to_remove_and_leaves_nothing_behind() {
     costs.push(("get_job", runs, trips));
     assert_eq!(job_info.unwrap().unwrap().status, "Completed");
 
-    let (started, runs, trips) = measure(&rig, rig.client.start_vm(&vm.id)).await;
-    costs.push(("start_vm", runs, trips));
-    assert!(
-        matches!(started.unwrap().status.as_str(), "Starting" | "Running"),
-        "start is asynchronous"
-    );
     let running = wait_for(&rig.client, &vm.id, "guest addresses", |v| {
         v.status == "Running" && v.ipv4_addresses().any(|a| a == "10.10.100.77")
     })
@@ -288,6 +284,16 @@ async fn a_vm_lives_from_create_to_remove_and_leaves_nothing_behind() {
         "PowerOff",
         "stopping a stopped VM changes nothing"
     );
+    // Starting a stopped VM (restartPoweredOff) is asynchronous.
+    let (started, runs, trips) = measure(&rig, rig.client.start_vm(&vm.id)).await;
+    costs.push(("start_vm", runs, trips));
+    assert!(
+        matches!(started.unwrap().status.as_str(), "Starting" | "Running"),
+        "start is asynchronous"
+    );
+    wait_for(&rig.client, &vm.id, "Running", |v| v.status == "Running").await;
+    rig.client.stop_vm(&vm.id, StopMode::Force).await.unwrap();
+    wait_for(&rig.client, &vm.id, "PowerOff", |v| v.status == "PowerOff").await;
 
     let (removing, runs, trips) = measure(&rig, rig.client.remove_vm(&vm.id)).await;
     removing.unwrap();
@@ -340,7 +346,7 @@ async fn creating_twice_yields_one_vm_even_when_the_reply_was_lost() {
     // A lost reply: the create script ran, its answer never arrived.
     let lost = new_id();
     let req = template_request(&lost, "lost-reply");
-    let mut doc = script::create_document(&req, SEEDS, 0);
+    let mut doc = script::create_document(&req, SEEDS, 0, Duration::from_millis(200));
     doc.insert("server".into(), "localhost".into());
     let text = script::render(Operation::CreateVm, &Value::Object(doc));
     let pool = wsman::client::Pool::new(
@@ -408,8 +414,6 @@ async fn power_off_overrides_a_hanging_guest_shutdown() {
         .create_vm(&template_request(&id, "stubborn"))
         .await
         .unwrap();
-    wait_for(&rig.client, &vm.id, "PowerOff", |v| v.status == "PowerOff").await;
-    rig.client.start_vm(&vm.id).await.unwrap();
     wait_for(&rig.client, &vm.id, "Running", |v| v.status == "Running").await;
     // The guest ignores the shutdown request for ten minutes.
     rig.sim.vmm.lock().unwrap().faults_mut().add(FaultRule {
@@ -510,7 +514,7 @@ async fn a_large_seed_is_uploaded_ahead_in_chunks() {
     let (again, runs, _) = measure(&rig, rig.client.create_vm(&req)).await;
     assert_eq!(again.unwrap().id, vm.id);
     assert_eq!(runs, 1);
-    wait_for(&rig.client, &vm.id, "PowerOff", |v| v.status == "PowerOff").await;
+    wait_for(&rig.client, &vm.id, "Running", |v| v.status == "Running").await;
 }
 
 // ---- sources and placements ----------------------------------------------------
@@ -561,7 +565,7 @@ async fn a_hardware_profile_vm_boots_from_a_library_vhd() {
     req.checkpoint_type = Some("Production".into());
     let vm = rig.client.create_vm(&req).await.unwrap();
     assert_eq!(vm.host_group.as_deref(), Some("All Hosts\\Prod\\Rack2"));
-    let vm = wait_for(&rig.client, &vm.id, "PowerOff", |v| v.status == "PowerOff").await;
+    let vm = wait_for(&rig.client, &vm.id, "Running", |v| v.status == "Running").await;
     assert_eq!(vm.adapters.len(), 2);
     assert_eq!(
         vm.adapters[0].mac_address.as_deref(),
@@ -662,8 +666,6 @@ async fn vmm_errors_arrive_with_their_ids() {
     );
 
     // Removing a running VM is VMM's 1730 (stop it first).
-    wait_for(&rig.client, &vm.id, "PowerOff", |v| v.status == "PowerOff").await;
-    rig.client.start_vm(&vm.id).await.unwrap();
     wait_for(&rig.client, &vm.id, "Running", |v| v.status == "Running").await;
     let err = rig.client.remove_vm(&vm.id).await.unwrap_err();
     assert_eq!(err.vmm_id(), Some(1730), "{err}");
@@ -1031,15 +1033,15 @@ fn the_create_document_is_pinned() {
             "ignored: the script sets it".into(),
         ),
     ]);
-    let doc = script::create_document(&req, SEEDS, 0);
+    let doc = script::create_document(&req, SEEDS, 0, Duration::from_millis(200));
     insta::assert_snapshot!(
         "create_vm.params",
         serde_json::to_string_pretty(&Value::Object(doc)).unwrap()
     );
-    let tail = script::create_document(&req, SEEDS, 2);
+    let tail = script::create_document(&req, SEEDS, 2, Duration::from_millis(200));
     assert_eq!(tail["seed"]["data"], "MDAx");
     assert_eq!(tail["seed"]["offset"], 2);
-    let none = script::create_document(&req, SEEDS, 5);
+    let none = script::create_document(&req, SEEDS, 5, Duration::from_millis(200));
     assert_eq!(none["seed"]["data"], Value::Null);
 }
 

@@ -50,6 +50,18 @@ struct Args {
     )]
     scvmm_poll_interval_seconds: u64,
 
+    /// While machines wait on SCVMM (a create, start, shutdown or removal
+    /// job, a guest boot), one background task per endpoint lists its VMs
+    /// this often (milliseconds) and wakes the machines whose VM changed.
+    /// It slows down on its own when a list takes more than a quarter of
+    /// the interval, and stops when no machine waits.
+    #[arg(
+        long,
+        env = "SCVMM_CAPI_SCVMM_BUSY_POLL_INTERVAL_MS",
+        default_value_t = 2000
+    )]
+    scvmm_busy_poll_interval_ms: u64,
+
     /// Seconds a VM must have been seen orphaned before a ScvmmCluster with
     /// `orphanedVMPolicy: Delete` removes it (at least 60).
     #[arg(long, env = "SCVMM_CAPI_ORPHAN_GRACE_SECONDS", default_value_t = 300)]
@@ -72,8 +84,17 @@ struct Args {
     script_deadline_seconds: u64,
 
     /// Start provisioned VMs again that were powered off outside Cluster
-    /// API (default: report them and leave them alone).
-    #[arg(long, env = "SCVMM_CAPI_RESTART_POWERED_OFF_VMS")]
+    /// API (default: report them and leave them alone). Takes an optional
+    /// value (`--restart-powered-off-vms=false`) so that the shipped
+    /// Deployment can pass a clusterctl variable.
+    #[arg(
+        long,
+        env = "SCVMM_CAPI_RESTART_POWERED_OFF_VMS",
+        default_value_t = false,
+        num_args = 0..=1,
+        default_missing_value = "true",
+        action = clap::ArgAction::Set
+    )]
     restart_powered_off_vms: bool,
 
     /// Address of /metrics.
@@ -114,6 +135,25 @@ struct Args {
     log_format: String,
 }
 
+impl Args {
+    /// Empty means unset: clusterctl installs providers with
+    /// `--namespace=""` (watch everything), and the shipped Deployment
+    /// passes the watch filter as an environment variable whose clusterctl
+    /// default is "".
+    fn without_empty_values(mut self) -> Self {
+        for opt in [
+            &mut self.namespace,
+            &mut self.watch_filter,
+            &mut self.leader_election_namespace,
+        ] {
+            if opt.as_deref().is_some_and(str::is_empty) {
+                *opt = None;
+            }
+        }
+        self
+    }
+}
+
 fn init_logs(format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -142,7 +182,7 @@ async fn shutdown_signal() {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = Args::parse().without_empty_values();
     init_logs(&args.log_format);
     let client = match kube::Client::try_default().await {
         Ok(c) => c,
@@ -157,15 +197,19 @@ async fn main() -> ExitCode {
         connection: ConnectionDefaults {
             max_connections: args.max_connections_per_endpoint.max(1),
             deadline: Duration::from_secs(args.script_deadline_seconds.max(10)),
+            // Scripts waiting on a locked library share look again at half
+            // the busy interval (1 s by default).
+            lock_retry: Duration::from_millis(args.scvmm_busy_poll_interval_ms.max(100) / 2),
             ..ConnectionDefaults::default()
         },
         resync: Duration::from_secs(args.resync_seconds.max(10)),
         restart_powered_off: args.restart_powered_off_vms,
         poll_interval: Duration::from_secs(args.scvmm_poll_interval_seconds.max(5)),
+        // Below 100 ms the lists would only load SCVMM.
+        busy_poll_interval: Duration::from_millis(args.scvmm_busy_poll_interval_ms.max(100)),
         // Shorter would let a VM go before `clusterctl move` or a restore
         // has re-created its ScvmmMachine.
         orphan_grace: Duration::from_secs(args.orphan_grace_seconds.max(60)),
-        ..Settings::default()
     };
     let metrics = Arc::new(Metrics::default());
     let ctx = Context::new(client.clone(), metrics, settings);
@@ -251,4 +295,33 @@ async fn main() -> ExitCode {
     let _ = stop_tx.send(());
     let _ = tokio::time::timeout(Duration::from_secs(20), controllers).await;
     code
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Args;
+    use clap::Parser;
+
+    fn parse(args: &[&str]) -> Args {
+        Args::try_parse_from(std::iter::once("manager").chain(args.iter().copied()))
+            .expect("the flags parse")
+            .without_empty_values()
+    }
+
+    /// The shipped Deployment (deploy/config/manager/manager.yaml) passes
+    /// these exact forms after clusterctl substituted its defaults.
+    #[test]
+    fn the_deployment_flags_parse() {
+        let a = parse(&["--restart-powered-off-vms=false", "--namespace="]);
+        assert!(!a.restart_powered_off_vms);
+        assert_eq!(a.namespace, None, "empty means all namespaces");
+        assert!(parse(&["--restart-powered-off-vms=true"]).restart_powered_off_vms);
+        assert!(parse(&["--restart-powered-off-vms"]).restart_powered_off_vms);
+        assert!(!parse(&[]).restart_powered_off_vms);
+        assert_eq!(parse(&["--watch-filter="]).watch_filter, None);
+        assert_eq!(
+            parse(&["--watch-filter=team-a"]).watch_filter.as_deref(),
+            Some("team-a")
+        );
+    }
 }

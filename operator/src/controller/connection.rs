@@ -42,6 +42,8 @@ pub struct ConnectionDefaults {
     pub operation_timeout: Duration,
     /// Total time one script may take.
     pub deadline: Duration,
+    /// Pause of a script between looks at a VMM object another job holds.
+    pub lock_retry: Duration,
 }
 
 impl Default for ConnectionDefaults {
@@ -50,6 +52,7 @@ impl Default for ConnectionDefaults {
             max_connections: 8,
             operation_timeout: Duration::from_secs(20),
             deadline: Duration::from_secs(10 * 60),
+            lock_retry: Duration::from_secs(1),
         }
     }
 }
@@ -124,6 +127,7 @@ pub fn endpoint_config(
         max_connections: defaults.max_connections,
         operation_timeout: defaults.operation_timeout,
         deadline: defaults.deadline,
+        lock_retry: defaults.lock_retry,
     })
 }
 

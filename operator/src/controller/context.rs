@@ -22,9 +22,11 @@ pub struct Settings {
     /// How long a VM must have been seen orphaned before a cluster with
     /// `orphanedVMPolicy: Delete` removes it.
     pub orphan_grace: Duration,
-    /// How old a VM list a machine that waits on SCVMM (a job, a boot, a
-    /// deletion) accepts; idle machines accept one `poll_interval` old.
-    pub busy_list_age: Duration,
+    /// While machines wait on SCVMM (a job, a boot, a deletion), their
+    /// endpoint's VMs are listed this often by one background task, and a
+    /// waiting machine accepts a list this old; idle machines accept one
+    /// `poll_interval` old.
+    pub busy_poll_interval: Duration,
 }
 
 impl Default for Settings {
@@ -35,7 +37,7 @@ impl Default for Settings {
             restart_powered_off: false,
             poll_interval: Duration::from_secs(60),
             orphan_grace: super::cluster::plan::ORPHAN_GRACE,
-            busy_list_age: Duration::from_secs(2),
+            busy_poll_interval: Duration::from_secs(2),
         }
     }
 }
@@ -59,7 +61,7 @@ pub struct Context {
     /// The last SCVMM poll of each ScvmmCluster.
     pub polls: super::cluster::poll_cache::PollCache,
     /// The last VM list of each SCVMM endpoint (batched observation).
-    pub vm_lists: super::vm_lists::VmLists,
+    pub vm_lists: Arc<super::vm_lists::VmLists>,
 }
 
 /// Consecutive reconcile failures per object.

@@ -16,6 +16,14 @@
 //! (state, job, host, addresses) or went away is woken at once, so an idle
 //! machine hears of a power-off or a live migration from whichever
 //! reconcile listed next, not only at its own resync.
+//!
+//! While any machine of an endpoint waits on SCVMM (a job, a boot, a
+//! shutdown), one background task per endpoint lists it every busy
+//! interval (slower when lists are slow, see [`next_interval`]) and the
+//! waiting machines are woken by those lists instead of requeueing at a
+//! fixed short delay: the interval adapts to the work (fast while jobs
+//! run, nothing extra when idle) and the load on SCVMM does not grow with
+//! the number of waiting machines.
 
 use crate::scvmm::{ScvmmClient, ScvmmError, VmInfo};
 use std::collections::HashMap;
@@ -36,6 +44,26 @@ pub fn newer_than(now: Instant, last_write: Option<Instant>, max_age: Duration) 
 /// How old a list an idle machine accepts versus one that waits on SCVMM.
 pub fn max_age(idle: bool, poll_interval: Duration, busy: Duration) -> Duration {
     if idle { poll_interval } else { busy }
+}
+
+/// Longest pause between two lists of an endpoint that machines wait on.
+pub const MAX_BUSY_INTERVAL: Duration = Duration::from_secs(30);
+
+/// The pause before the next background list: the configured interval,
+/// stretched so that listing never takes more than a quarter of the
+/// endpoint's time (a VMM with thousands of VMs answers slowly, and
+/// waiting machines must not keep it busy), and backed off after a
+/// failure.
+pub fn next_interval(base: Duration, last_took: Duration, failures: u32) -> Duration {
+    let by_cost = last_took.saturating_mul(4);
+    let backoff = if failures == 0 {
+        Duration::ZERO
+    } else {
+        base.saturating_mul(1u32 << failures.min(8))
+    };
+    base.max(by_cost)
+        .max(backoff)
+        .min(MAX_BUSY_INTERVAL.max(base))
 }
 
 /// One list of an endpoint.
@@ -99,6 +127,19 @@ pub fn changed(old: &[VmInfo], new: &[VmInfo]) -> Vec<String> {
 
 type Slot = Arc<tokio::sync::Mutex<Option<Snapshot>>>;
 
+/// The machines of one endpoint that wait on SCVMM, and its poller.
+#[derive(Default)]
+struct Waiting {
+    /// Machine key → until when it counts as waiting without calling again.
+    machines: HashMap<String, Instant>,
+    /// The newest client for the endpoint (credentials may have rotated).
+    client: Option<ScvmmClient>,
+    /// A poller task runs for the endpoint.
+    polling: bool,
+    /// The poller's current pause.
+    interval: Duration,
+}
+
 /// A machine to wake: (namespace, name).
 pub type Wake = (String, String);
 
@@ -111,6 +152,25 @@ pub struct VmLists {
     /// Instance ID (lower case) → the machine that has it.
     watchers: Mutex<HashMap<String, Wake>>,
     waker: Mutex<Option<tokio::sync::mpsc::UnboundedSender<Wake>>>,
+    /// Endpoint → machines waiting on it.
+    waiting: Mutex<HashMap<String, Waiting>>,
+    /// Machines whose seed this process ejected and deleted: a reconcile
+    /// woken right after may still read the object from before its status
+    /// said so, and would eject again.
+    seeds_ejected: Mutex<std::collections::HashSet<String>>,
+}
+
+/// What the background poller of an endpoint needs.
+#[derive(Clone)]
+pub struct PollerSettings {
+    /// Pause between two lists while machines wait (adapted by
+    /// [`next_interval`]).
+    pub interval: Duration,
+    /// How long a machine counts as waiting after it last said so: longer
+    /// than its own requeue, so a machine that is gone stops the poller.
+    pub hold: Duration,
+    /// Where list durations and outcomes are counted.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl VmLists {
@@ -159,8 +219,135 @@ impl VmLists {
         self.writes.lock().ok().and_then(|w| w.get(key).copied())
     }
 
+    /// The machine `key` waits on SCVMM (a job, a boot, a shutdown, a
+    /// removal): until it stops saying so, a background task lists the
+    /// endpoint every [`PollerSettings::interval`] and wakes the machines
+    /// whose VM changed, so they need neither their own lists nor short
+    /// requeues. One task per endpoint, whatever the number of machines.
+    pub fn wait_on(self: &Arc<Self>, client: &ScvmmClient, key: &str, settings: &PollerSettings) {
+        let endpoint = client.endpoint().to_string();
+        let start = {
+            let Ok(mut waiting) = self.waiting.lock() else {
+                return;
+            };
+            let w = waiting.entry(endpoint.clone()).or_default();
+            w.machines
+                .insert(key.to_string(), Instant::now() + settings.hold);
+            w.client = Some(client.clone());
+            let start = !w.polling;
+            if start {
+                w.polling = true;
+                w.interval = settings.interval;
+            }
+            start
+        };
+        if start {
+            let lists = self.clone();
+            let settings = settings.clone();
+            tokio::spawn(async move { lists.poll(endpoint, settings).await });
+        }
+    }
+
+    /// The machine `key` no longer waits on SCVMM.
+    pub fn settled(&self, key: &str) {
+        if let Ok(mut waiting) = self.waiting.lock() {
+            for w in waiting.values_mut() {
+                w.machines.remove(key);
+            }
+        }
+    }
+
+    /// How old a list a waiting machine of `endpoint` accepts: `base`, or
+    /// twice the poller's current pause when that is longer (so machines
+    /// do not list on their own when the poller has slowed down).
+    pub fn busy_age(&self, endpoint: &str, base: Duration) -> Duration {
+        self.waiting
+            .lock()
+            .ok()
+            .and_then(|w| w.get(endpoint).filter(|w| w.polling).map(|w| w.interval))
+            .map_or(base, |i| base.max(i.saturating_mul(2)))
+    }
+
+    /// The background poller of one endpoint: lists while machines wait,
+    /// and ends when none does.
+    async fn poll(self: Arc<Self>, endpoint: String, settings: PollerSettings) {
+        let mut failures = 0u32;
+        let mut interval = settings.interval;
+        loop {
+            tokio::time::sleep(interval).await;
+            let client = {
+                let Ok(mut waiting) = self.waiting.lock() else {
+                    return;
+                };
+                let Some(w) = waiting.get_mut(&endpoint) else {
+                    return;
+                };
+                let now = Instant::now();
+                w.machines.retain(|_, until| *until > now);
+                if w.machines.is_empty() {
+                    w.polling = false;
+                    w.client = None;
+                    return;
+                }
+                match w.client.clone() {
+                    Some(c) => c,
+                    None => {
+                        w.polling = false;
+                        return;
+                    }
+                }
+            };
+            let started = Instant::now();
+            let listed = self.snapshot(&client, started).await;
+            let took = started.elapsed();
+            match &listed {
+                Ok((_, true)) => {
+                    settings.metrics.operation("list_vms", true, took);
+                    failures = 0;
+                }
+                Ok((_, false)) => failures = 0,
+                Err(e) => {
+                    settings.metrics.operation("list_vms", false, took);
+                    failures += 1;
+                    tracing::debug!(endpoint = %endpoint, error = %e, "background VM list failed; machines look on their own");
+                }
+            }
+            interval = next_interval(settings.interval, took, failures);
+            if let Ok(mut waiting) = self.waiting.lock()
+                && let Some(w) = waiting.get_mut(&endpoint)
+            {
+                w.interval = interval;
+            }
+        }
+    }
+
+    /// Remembers that the machine with this instance ID ejected and
+    /// deleted its seed (keyed by instance, not name: a Machine re-created
+    /// under the same name is another machine).
+    pub fn seed_ejected(&self, instance: &str) {
+        if let Ok(mut s) = self.seeds_ejected.lock() {
+            s.insert(instance.to_ascii_lowercase());
+        }
+    }
+
+    /// Whether this process ejected the seed of the machine with this
+    /// instance ID.
+    pub fn has_ejected_seed(&self, instance: &str) -> bool {
+        self.seeds_ejected
+            .lock()
+            .is_ok_and(|s| s.contains(&instance.to_ascii_lowercase()))
+    }
+
+    /// Forgets the seed of a machine whose deletion finished.
+    pub fn forget_seed(&self, instance: &str) {
+        if let Ok(mut s) = self.seeds_ejected.lock() {
+            s.remove(&instance.to_ascii_lowercase());
+        }
+    }
+
     /// Forgets a machine that is gone.
     pub fn forget(&self, key: &str) {
+        self.settled(key);
         if let Ok(mut w) = self.writes.lock() {
             w.remove(key);
         }
@@ -281,6 +468,26 @@ mod tests {
         lists.forget("ns/m1");
         lists.wake(&["i-1".into()]);
         assert!(rx.try_recv().is_err(), "a forgotten machine is not woken");
+    }
+
+    proptest! {
+        /// The background pause is never below the configured one, keeps
+        /// listing to at most a quarter of the endpoint's time (up to the
+        /// cap), and never exceeds the cap.
+        #[test]
+        fn the_background_interval_bounds_the_load_on_scvmm(
+            base_ms in 10u64..10_000, took_ms in 0u64..60_000, failures in 0u32..20,
+        ) {
+            let base = Duration::from_millis(base_ms);
+            let took = Duration::from_millis(took_ms);
+            let i = next_interval(base, took, failures);
+            prop_assert!(i >= base);
+            prop_assert!(i <= MAX_BUSY_INTERVAL.max(base));
+            prop_assert!(i >= took.saturating_mul(4).min(MAX_BUSY_INTERVAL));
+            if failures > 0 {
+                prop_assert!(i >= base.saturating_mul(2).min(MAX_BUSY_INTERVAL));
+            }
+        }
     }
 
     #[test]

@@ -33,6 +33,7 @@ struct Inner {
     endpoint: String,
     library_folder: String,
     vmm_server: String,
+    lock_retry: std::time::Duration,
     options: RunOptions,
 }
 
@@ -274,6 +275,7 @@ impl ScvmmClient {
                 endpoint,
                 library_folder: folder,
                 vmm_server,
+                lock_retry: cfg.lock_retry,
                 options,
             }),
         })
@@ -449,7 +451,9 @@ impl ScvmmClient {
         let op = Operation::CreateVm;
         let folder = &self.inner.library_folder;
         let total = req.seed_iso.len();
-        let with_tail = |start: usize| self.render(op, script::create_document(req, folder, start));
+        let retry = self.inner.lock_retry;
+        let with_tail =
+            |start: usize| self.render(op, script::create_document(req, folder, start, retry));
         let inline = with_tail(0);
         if fits_one_message(&inline) {
             return Ok((0, inline));

@@ -181,7 +181,12 @@ pub fn description_with_marker(description: Option<&str>, instance_id: &str) -> 
 /// The parameter document of `create_vm` (without `server`). The script
 /// carries the seed from byte `seed_from` on (0: all of it; the length: none
 /// of it); the bytes before were uploaded by `upload_seed` runs.
-pub fn create_document(req: &CreateVm, folder: &str, seed_from: usize) -> Map<String, Value> {
+pub fn create_document(
+    req: &CreateVm,
+    folder: &str,
+    seed_from: usize,
+    lock_retry: std::time::Duration,
+) -> Map<String, Value> {
     let seed_from = seed_from.min(req.seed_iso.len());
     let seed_data =
         (seed_from < req.seed_iso.len()).then(|| STANDARD.encode(&req.seed_iso[seed_from..]));
@@ -266,6 +271,9 @@ pub fn create_document(req: &CreateVm, folder: &str, seed_from: usize) -> Map<St
             "offset": seed_from,
             "data": seed_data,
         },
+        // Whole milliseconds, at least 10: the script sleeps this long
+        // between looks at a library share another create refreshes.
+        "lockRetryMs": lock_retry.as_millis().clamp(10, 60_000) as u64,
     });
     match doc {
         Value::Object(map) => map,

@@ -40,6 +40,10 @@ pub struct EndpointConfig {
     pub operation_timeout: Duration,
     /// How long one script may run in total.
     pub deadline: Duration,
+    /// How long a script waits before looking again at a VMM object another
+    /// job holds (error 2602): the library share while other creates
+    /// refresh it.
+    pub lock_retry: Duration,
 }
 
 /// How `stop_vm` stops a VM.

@@ -126,6 +126,7 @@ impl Env {
                 resync: Duration::from_secs(30),
                 poll_interval: Duration::from_secs(5),
                 orphan_grace: Duration::from_secs(3),
+                busy_poll_interval: Duration::from_millis(200),
                 ..Settings::default()
             },
             4,

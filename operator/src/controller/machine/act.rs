@@ -125,6 +125,7 @@ pub async fn act(
                 client(world)?.eject_seed(&id, &request::seed_iso_name(instance)),
             )
             .await?;
+            ctx.vm_lists.seed_ejected(instance);
             out.seed_ejected = true;
         }
         Action::ShutdownVm => {
@@ -153,12 +154,17 @@ pub async fn act(
                 .and_then(request::instance_id)
             {
                 let c = client(world)?;
-                timed(
-                    ctx,
-                    "remove_seed",
-                    c.remove_seed(&request::seed_iso_name(instance)),
-                )
-                .await?;
+                // A seed that was ejected was deleted from the library in
+                // the same call; only one that never got that far is left.
+                if !world.observed.seed_cleaned {
+                    timed(
+                        ctx,
+                        "remove_seed",
+                        c.remove_seed(&request::seed_iso_name(instance)),
+                    )
+                    .await?;
+                }
+                ctx.vm_lists.forget_seed(instance);
                 for device in scvmm_pool_devices(sm, world) {
                     timed(
                         ctx,

@@ -14,9 +14,9 @@ pub mod vm_phase;
 use crate::Error;
 use crate::api::{ScvmmCluster, ScvmmMachine};
 use crate::capi::{self, Cluster, IPAddressClaim, Machine};
-use crate::controller::Context;
 use crate::controller::conditions::{self, reasons, types};
 use crate::controller::shared::{self, WatchOptions};
+use crate::controller::{Context, vm_lists};
 use futures::StreamExt;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::{Action as Requeue, Controller};
@@ -128,11 +128,42 @@ async fn reconcile_inner(sm: &ScvmmMachine, ctx: &Context) -> Result<Requeue, Er
     {
         sync_placement_labels(m, vm, ctx).await?;
     }
-    Ok(match plan.requeue {
+    let waits = plan.requeue == Some(plan::WAIT_ON_SCVMM) && !world.observed.paused;
+    let requeue = match (&world.client, waits) {
+        (Some(client), true) => {
+            // The endpoint's poller wakes the machine when its VM changes;
+            // the requeue is only a fallback (a guest shutdown timeout, a
+            // job that changes nothing visible).
+            let fallback = fallback_requeue(ctx.settings.busy_poll_interval);
+            ctx.vm_lists.wait_on(
+                client,
+                &key,
+                &vm_lists::PollerSettings {
+                    interval: ctx.settings.busy_poll_interval,
+                    hold: fallback.saturating_mul(3),
+                    metrics: ctx.metrics.clone(),
+                },
+            );
+            Some(fallback)
+        }
+        _ => {
+            ctx.vm_lists.settled(&key);
+            plan.requeue
+        }
+    };
+    Ok(match requeue {
         Some(d) => Requeue::requeue(d),
         None if world.observed.paused && blocking => Requeue::requeue(Duration::from_secs(5)),
         None => Requeue::requeue(ctx.settings.resync),
     })
+}
+
+/// How long a machine registered with its endpoint's poller waits before
+/// looking on its own.
+fn fallback_requeue(busy_poll_interval: Duration) -> Duration {
+    busy_poll_interval
+        .saturating_mul(5)
+        .max(plan::WAIT_ON_SCVMM)
 }
 
 /// Actions that submit an SCVMM job working on the VM for a while.

@@ -197,7 +197,13 @@ pub async fn observe(sm: &ScvmmMachine, ctx: &Context) -> Result<World, Error> {
             .seed
             .as_ref()
             .and_then(|s| s.ejected)
-            .unwrap_or(false),
+            .unwrap_or(false)
+            || sm
+                .spec
+                .provider_id
+                .as_deref()
+                .and_then(request::instance_id)
+                .is_some_and(|i| ctx.vm_lists.has_ejected_seed(i)),
         scvmm,
         create_attempts: status.creation_attempts.unwrap_or(0).max(0) as u32,
         power_off_mode: sm.spec.power_off_mode.unwrap_or(PowerOffMode::TrySoft),
@@ -252,7 +258,10 @@ async fn lookup(
             .and_then(|s| s.initialization.as_ref())
             .and_then(|i| i.provisioned)
             .unwrap_or(false);
-    let age = vm_lists::max_age(idle, ctx.settings.poll_interval, ctx.settings.busy_list_age);
+    let busy = ctx
+        .vm_lists
+        .busy_age(c.endpoint(), ctx.settings.busy_poll_interval);
+    let age = vm_lists::max_age(idle, ctx.settings.poll_interval, busy);
     let bound = vm_lists::newer_than(
         std::time::Instant::now(),
         ctx.vm_lists.last_write(&key),

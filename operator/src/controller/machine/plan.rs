@@ -169,7 +169,12 @@ pub struct Plan {
     pub requeue: Option<Duration>,
 }
 
-const SHORT: Duration = Duration::from_secs(2);
+/// The requeue of a machine that waits on SCVMM (a job, a boot, a guest
+/// shutdown). The controller registers such a machine with its endpoint's
+/// background poller, which wakes it when its VM changes, and stretches
+/// this requeue to a fallback.
+pub const WAIT_ON_SCVMM: Duration = Duration::from_secs(2);
+const SHORT: Duration = WAIT_ON_SCVMM;
 const MEDIUM: Duration = Duration::from_secs(10);
 const LONG: Duration = Duration::from_secs(60);
 

@@ -61,7 +61,9 @@ pub fn desired(
             seed.uploaded = Some(true);
             seed.attached = Some(true);
         }
-        if outcome.seed_ejected {
+        // Also when this process ejected it and the object read predates
+        // that status: the status must not go back.
+        if outcome.seed_ejected || world.observed.seed_cleaned {
             seed.attached = Some(false);
             seed.ejected = Some(true);
         }

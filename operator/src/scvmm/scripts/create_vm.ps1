@@ -1,7 +1,7 @@
     # create_vm: adopt the VM that carries the machine's marker, or write the
     # seed ISO into the library, index it, and create the VM with disks,
     # adapters, the seed in its DVD drive and the marker staged in one job
-    # group, asynchronously.
+    # group, asynchronously; the job starts the VM when it is created.
 
     # The library share that contains a folder (the longest match).
     function Get-CapiLibraryShare([string]$folder) {
@@ -24,7 +24,8 @@
 
     # The ISO object of the seed: refresh the seed's folder until VMM has
     # indexed the file. A refresh of the same share by another job (2602)
-    # is waited out.
+    # is waited out: it may index this seed too, as it indexes what the
+    # share holds when it ends.
     function Get-CapiSeedIso($share, [string]$folder, [string]$isoPath) {
         $root = ([string]$share.Path).TrimEnd('\')
         $refresh = @{ LibraryShare = $share }
@@ -38,7 +39,7 @@
                 $null = Read-SCLibraryShare @refresh
             } catch {
                 if ((Get-CapiErrorId $_) -ne 2602) { throw }
-                Start-Sleep -Seconds 1
+                Start-Sleep -Milliseconds ([int]$p.lockRetryMs)
             }
         }
         Stop-Capi 801 "VMM did not index the seed ISO '$isoPath' after refreshing its library share. (Error ID: 801)"
@@ -255,11 +256,14 @@
         # 4. Create. Template VMs go through a VM configuration (placement in
         #    a host group or cloud, availability sets, tag); hardware-profile
         #    VMs go to the chosen host.
+        # Started by the create job itself: one call less per machine, and
+        # no window in which a created VM sits powered off.
         $vmArgs = @{
             Name = [string]$p.name
             Description = [string]$p.description
             CPUCount = [int]$p.cpuCount
             JobGroup = $jobGroup
+            StartVM = $true
             RunAsynchronously = $true
         }
         if ($null -ne $template) {
