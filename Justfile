@@ -66,6 +66,6 @@ sim *ARGS:
 images *IMAGES:
     deploy/images/build.sh {{IMAGES}}
 
-# Render the clusterctl release into out/: infrastructure-components.yaml, metadata.yaml, cluster-template*.yaml (docs/install.md).
+# Render the clusterctl release into out/: infrastructure-components.yaml, metadata.yaml, cluster-template*.yaml, clusterclass-*.yaml (docs/install.md).
 release:
     deploy/release/build.sh

@@ -6,7 +6,10 @@
 #   infrastructure-components.yaml   kustomize build deploy/config/default,
 #                                    manager image tag = v<version>
 #   metadata.yaml                    deploy/metadata.yaml
-#   cluster-template*.yaml           deploy/templates/
+#   cluster-template*.yaml           deploy/templates/ (the flavours)
+#   clusterclass-*.yaml              deploy/templates/ (the ClusterClasses of the
+#                                    topology flavour; clusterctl fetches
+#                                    clusterclass-<class>.yaml from the release)
 #
 #   deploy/release/build.sh          # what `just release` runs; writes out/
 #
@@ -47,7 +50,7 @@ kustomize="$(deploy/release/kustomize.sh)"
 
 mkdir -p "$out"
 # Only what this script writes (RELEASE_DIR may be a directory with other files).
-rm -f "$out"/infrastructure-components.yaml "$out"/metadata.yaml "$out"/cluster-template*.yaml
+rm -f "$out"/infrastructure-components.yaml "$out"/metadata.yaml "$out"/cluster-template*.yaml "$out"/clusterclass-*.yaml
 # The Deployment's image names the release it ships with: a throw-away
 # overlay sets the tag, so deploy/config stays untouched (no
 # `kustomize edit` on checked-in files). kustomize takes only relative
@@ -73,9 +76,9 @@ grep -q "image: $image:v$version\$" "$components" \
   || fail "the manager image $image in deploy/config did not get the tag v$version"
 
 cp deploy/metadata.yaml "$out/metadata.yaml"
-cp deploy/templates/cluster-template*.yaml "$out/"
+cp deploy/templates/cluster-template*.yaml deploy/templates/clusterclass-*.yaml "$out/"
 
 echo "release: v$version (contract $series_contract) in $out/:" >&2
-for f in "$out"/infrastructure-components.yaml "$out"/metadata.yaml "$out"/cluster-template*.yaml; do
+for f in "$out"/infrastructure-components.yaml "$out"/metadata.yaml "$out"/cluster-template*.yaml "$out"/clusterclass-*.yaml; do
   echo "  ${f##*/} ($(wc -c <"$f") bytes)"
 done >&2

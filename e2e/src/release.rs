@@ -44,6 +44,34 @@ pub fn render(dir: &Path) -> Result<PathBuf, Error> {
     Ok(dir.to_path_buf())
 }
 
+/// Whether `deploy/release/build.sh` ships a file of `deploy/templates/`
+/// under this name: the flavours (`cluster-template*.yaml`) and the
+/// ClusterClasses they refer to (`clusterclass-<class>.yaml`, the name
+/// clusterctl looks for).
+pub fn is_shipped_template(name: &str) -> bool {
+    (name.starts_with("cluster-template") || name.starts_with("clusterclass-"))
+        && name.ends_with(".yaml")
+}
+
+/// The cluster templates and ClusterClasses of `deploy/templates/` as a
+/// release ships them, in a clusterctl local repository as version
+/// `version`: what `clusterctl generate cluster --infrastructure scvmm
+/// --flavor F` reads, without rendering the components (no kustomize).
+pub fn templates_repository(version: &str) -> Result<LocalRepository, Error> {
+    let io = |e: std::io::Error| fail(format!("collecting deploy/templates: {e}"));
+    let staging = tempfile::tempdir().map_err(io)?;
+    for entry in std::fs::read_dir(repo_root().join("deploy/templates")).map_err(io)? {
+        let path = entry.map_err(io)?.path();
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        if is_shipped_template(name) {
+            std::fs::copy(&path, staging.path().join(name)).map_err(io)?;
+        }
+    }
+    local_repository(staging.path(), version, "")
+}
+
 /// A clusterctl local repository holding one release, and the clusterctl
 /// configuration that points at it.
 pub struct LocalRepository {
@@ -90,6 +118,17 @@ pub fn local_repository(
 }
 
 impl LocalRepository {
+    /// `--infrastructure scvmm:<version>` and `--config`: the arguments
+    /// that make clusterctl read this repository.
+    pub fn provider_args(&self) -> Vec<std::ffi::OsString> {
+        vec![
+            "--infrastructure".into(),
+            format!("{PROVIDER}:{}", self.version).into(),
+            "--config".into(),
+            self.config.clone().into(),
+        ]
+    }
+
     /// `clusterctl generate provider --infrastructure scvmm:<version>` with
     /// `args` added and `vars` as the only environment variables: stdout,
     /// or clusterctl's message.

@@ -1,7 +1,9 @@
 //! The lifecycle suites of `just e2e`: the real Cluster API controllers
 //! (core, kubeadm bootstrap, kubeadm control plane) drive our `manager`
 //! binary against the `scvmm-sim` binary, on clusters made from our default
-//! template with `clusterctl generate cluster`. Guests join their workload
+//! template with `clusterctl generate cluster` (one suite: from the
+//! `topology` flavour and its ClusterClass, through Cluster API's topology
+//! controller). Guests join their workload
 //! cluster as kubeadm would, so "up" means what it means to a user: Machine
 //! phase Running with a nodeRef, and a Node with the Machine's provider ID.
 //!
@@ -554,5 +556,175 @@ async fn a_machine_health_check_replaces_a_worker_whose_vm_was_stopped_behind_ou
     eprintln!(
         "remediation: stopped worker replaced {:.1} s after the stop",
         remediated.as_secs_f64()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_from_the_cluster_class_comes_up_and_is_deleted_without_leftovers() {
+    let _serial = SERIAL.lock().await;
+    let started = Instant::now();
+    let (mut env, ns) = start("topology").await;
+    // The topology flavour as clusterctl renders it from a release: the
+    // ClusterClass "scvmm" and its templates, and a Cluster naming it.
+    let workload = env
+        .create_cluster_from_flavour(&ns, "tp", "topology", 1, 1, |_| {})
+        .await
+        .unwrap();
+    wait_running(
+        &mut env,
+        &ns,
+        "tp",
+        &workload,
+        1,
+        1,
+        Duration::from_secs(240),
+    )
+    .await;
+    let up = started.elapsed();
+
+    // Cluster API made the infrastructure from the class: the Cluster's
+    // topology is reconciled, its ScvmmCluster was stamped out of the
+    // ScvmmClusterTemplate (a generated name, the topology's label, the
+    // Cluster as controller) and provisioned with the endpoint the
+    // controlPlaneEndpoint variable gave.
+    let cluster = serde_json::to_value(
+        env.api(&ns, "cluster.x-k8s.io", "v1beta2", "Cluster")
+            .get("tp")
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let topology_reconciled = cluster["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["type"] == "TopologyReconciled" && c["status"] == "True");
+    assert!(topology_reconciled, "{}", cluster["status"]);
+    assert_eq!(
+        cluster["status"]["initialization"]["infrastructureProvisioned"],
+        true
+    );
+    assert_eq!(
+        cluster["spec"]["controlPlaneEndpoint"],
+        json!({"host": "127.0.0.1", "port": workload.port})
+    );
+    let infra = &cluster["spec"]["infrastructureRef"];
+    assert_eq!(infra["kind"], "ScvmmCluster");
+    let sc_name = infra["name"].as_str().unwrap();
+    assert_ne!(sc_name, "tp", "named by the topology controller");
+    let sc = serde_json::to_value(
+        env.api(
+            &ns,
+            "infrastructure.cluster.x-k8s.io",
+            "v1alpha1",
+            "ScvmmCluster",
+        )
+        .get(sc_name)
+        .await
+        .unwrap(),
+    )
+    .unwrap();
+    assert!(
+        sc["metadata"]["labels"]
+            .get("topology.cluster.x-k8s.io/owned")
+            .is_some(),
+        "{}",
+        sc["metadata"]
+    );
+    assert!(
+        sc["metadata"]["ownerReferences"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["kind"] == "Cluster" && o["name"] == "tp" && o["controller"] == true),
+        "{}",
+        sc["metadata"]
+    );
+    assert_eq!(sc["status"]["initialization"]["provisioned"], true);
+    assert_eq!(
+        sc["spec"]["server"]["endpoint"],
+        format!("http://127.0.0.1:{}/wsman", env.sim_port)
+    );
+
+    // The VMs have the sizes the machine variables gave (2 CPUs by
+    // default, 2Gi from SCVMM_*_MEMORY).
+    let vms = checks::cluster_vms(&env, &ns, "tp").await.unwrap();
+    assert_eq!(vms.len(), 2, "{vms:?}");
+    for vm in &vms {
+        assert_eq!((vm.cpu_count, vm.memory_mb), (2, 2048), "{vm:?}");
+    }
+    assert_at_rest(&mut env, &ns, "tp").await;
+
+    // Deleting the Cluster takes everything the topology made with it; the
+    // class and its own templates stay for the next Cluster.
+    let t = Instant::now();
+    env.api(&ns, "cluster.x-k8s.io", "v1beta2", "Cluster")
+        .delete("tp", &DeleteParams::default())
+        .await
+        .unwrap();
+    let ns_ = ns.clone();
+    env.wait_for(
+        "the Cluster and everything it owned gone",
+        Duration::from_secs(180),
+        async |env| {
+            let names = async |kind: &str| -> Result<Vec<String>, String> {
+                let (group, version) = if kind.starts_with("Scvmm") {
+                    ("infrastructure.cluster.x-k8s.io", "v1alpha1")
+                } else {
+                    ("cluster.x-k8s.io", "v1beta2")
+                };
+                Ok(env
+                    .api(&ns_, group, version, kind)
+                    .list(&Default::default())
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .items
+                    .into_iter()
+                    .filter_map(|o| o.metadata.name)
+                    .collect())
+            };
+            // The topology's copies of the class's machine templates are
+            // owned by the Cluster and go with it (garbage collection).
+            let mut templates = names("ScvmmMachineTemplate").await?;
+            templates.retain(|t| t != "scvmm-control-plane" && t != "scvmm-worker");
+            let left = [
+                ("Cluster", names("Cluster").await?),
+                ("Machine", names("Machine").await?),
+                ("ScvmmCluster", names("ScvmmCluster").await?),
+                ("ScvmmMachine", names("ScvmmMachine").await?),
+                ("ScvmmMachineTemplate", templates),
+            ];
+            if left.iter().all(|(_, n)| n.is_empty()) {
+                Ok(())
+            } else {
+                Err(format!("left: {left:?}"))
+            }
+        },
+    )
+    .await
+    .unwrap();
+    let deleted = t.elapsed();
+    assert!(checks::vms(&env).await.unwrap().is_empty(), "no VM is left");
+    let seeds = checks::seeds(&env).await.unwrap();
+    assert!(seeds.is_empty(), "seed ISOs or files left: {seeds:?}");
+    let templates: Vec<String> = env
+        .api(
+            &ns,
+            "infrastructure.cluster.x-k8s.io",
+            "v1alpha1",
+            "ScvmmMachineTemplate",
+        )
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter_map(|o| o.metadata.name)
+        .collect();
+    assert_eq!(templates, ["scvmm-control-plane", "scvmm-worker"]);
+    eprintln!(
+        "topology: 2 machines Running with Nodes {:.1} s after start, everything gone {:.1} s after the delete",
+        up.as_secs_f64(),
+        deleted.as_secs_f64()
     );
 }

@@ -253,22 +253,82 @@ fn artefacts_follow_the_clusterctl_contract() {
     let contract = operator::api::CONTRACT_LABEL.0.rsplit('/').next().unwrap();
     assert_eq!(series["contract"], contract);
 
-    // The templates travel with the components, unchanged.
+    // The templates, and the ClusterClasses the topology flavour refers
+    // to, travel with the components, unchanged.
     let templates = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/templates");
-    let mut copied = 0;
+    let mut copied = BTreeSet::new();
     for entry in std::fs::read_dir(&templates).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        if name.starts_with("cluster-template") && name.ends_with(".yaml") {
+        if release::is_shipped_template(&name) {
             assert_eq!(
                 std::fs::read(&path).unwrap(),
                 std::fs::read(out.path().join(&name)).unwrap_or_default(),
                 "{name} is not in the release as it is in deploy/templates"
             );
-            copied += 1;
+            copied.insert(name);
         }
     }
-    assert!(copied >= 3, "the default, external-lb and ipam flavours");
+    for name in [
+        "cluster-template.yaml",
+        "cluster-template-external-lb.yaml",
+        "cluster-template-ipam.yaml",
+        "cluster-template-topology.yaml",
+        "clusterclass-scvmm.yaml",
+    ] {
+        assert!(copied.contains(name), "{name} is not shipped: {copied:?}");
+    }
+    // clusterctl finds the ClusterClass of the topology flavour in the
+    // release (clusterclass-<class>.yaml) and puts it before the Cluster.
+    let vars: Vec<(String, String)> = [
+        ("CONTROL_PLANE_ENDPOINT_IP", "10.20.0.100"),
+        ("SCVMM_SERVER", "vmm01.corp.example"),
+        ("SCVMM_USERNAME", r"CORP\capi-svc"),
+        ("SCVMM_PASSWORD", "secret"),
+        ("SCVMM_LIBRARY_SHARE", r"\\lib01\MSSCVMMLibrary\capi-seeds"),
+        ("SCVMM_HOST_GROUP", "All Hosts"),
+        ("SCVMM_VM_TEMPLATE", "Ubuntu 24.04"),
+        ("SCVMM_VM_NETWORK", "Prod"),
+        ("SCVMM_SSH_AUTHORIZED_KEY", "ssh-ed25519 AAAA capi@example"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let topology =
+        e2e::harness::clusterctl::generate_cluster(&e2e::harness::clusterctl::Generate {
+            clusterctl: &clusterctl,
+            source: e2e::harness::clusterctl::Source::Repository {
+                repository: &repo,
+                flavour: Some("topology"),
+            },
+            name: "demo",
+            namespace: TARGET_NS,
+            kubernetes_version: "v1.33.0",
+            control_plane: 1,
+            workers: 1,
+            vars: &vars,
+        })
+        .unwrap();
+    let kinds: Vec<String> = documents(&topology)
+        .iter()
+        .map(|d| {
+            format!(
+                "{} {}",
+                d["kind"].as_str().unwrap(),
+                d["metadata"]["name"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds.first().map(String::as_str),
+        Some("ClusterClass scvmm"),
+        "{kinds:?}"
+    );
+    assert_eq!(
+        kinds.last().map(String::as_str),
+        Some("Cluster demo"),
+        "{kinds:?}"
+    );
 
     // What `clusterctl init` would apply, with two variables set.
     let yaml = repo

@@ -1,28 +1,40 @@
 //! The clusterctl cluster templates in `deploy/templates/`, checked with the
 //! programs that will consume them:
 //!
-//! - the real `clusterctl generate cluster --from <file>` (built into the test
-//!   bed cache by `just testbed`) renders every flavour offline, with no
-//!   variable left unresolved; the output is snapshotted, so a change to a
-//!   template shows in review as a change to what users get;
+//! - the real `clusterctl generate cluster --infrastructure scvmm --flavor F`
+//!   (built into the test bed cache by `just testbed`), reading the
+//!   templates from a clusterctl local repository laid out as a release
+//!   ships them, renders every flavour offline, with no variable left
+//!   unresolved; for the `topology` flavour it adds the ClusterClass from
+//!   `clusterclass-scvmm.yaml`, as it does for users. The output is
+//!   snapshotted, so a change to a template shows in review as a change to
+//!   what users get;
 //! - `clusterctl generate cluster --list-variables` finds exactly the
 //!   variables each template's header lists, and docs/control-plane-endpoint.md
-//!   has a table row for every one of them;
+//!   has a table row for every one of them; the ClusterClass has none;
 //! - every rendered object passes a server-side apply with `dryRun=All` on
-//!   the real local control plane with our CRDs, Cluster API core, kubeadm
-//!   bootstrap and control plane, and the in-cluster IPAM provider, so their
-//!   schemas, CEL rules and admission webhooks all accept it;
+//!   the real local control plane with our CRDs and admission policy,
+//!   Cluster API core (ClusterTopology on), kubeadm bootstrap and control
+//!   plane, and the in-cluster IPAM provider, so their schemas, CEL rules
+//!   and admission webhooks all accept it;
+//! - the ClusterClass, really applied, is reconciled by Cluster API, which
+//!   then refuses Clusters whose variables break the class's rules; a
+//!   Cluster of the `topology` flavour, really applied, is expanded by the
+//!   topology controller into the same ScvmmCluster, machine templates,
+//!   kubeadm settings and kube-vip manifest that the default flavour
+//!   renders from the same variables;
 //! - the kube-vip preparation script of the kube-vip flavours does what its
 //!   comments claim (super-admin.conf on `kubeadm init` only, and only from
 //!   kubeadm 1.29 on; the VIP read from the kubeadm configuration in the
 //!   `ipam` flavour), run with `sh` against the files the bootstrap provider
-//!   would have written.
+//!   would have written; the ClusterClass carries the same script.
 //!
 //! Nothing is skipped: without the clusterctl binary the tests fail and say
 //! how to build it.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use e2e::harness::RELEASE_VERSION;
 use e2e::testbed::{Binaries, TestCluster};
 use k8s_openapi::api::core::v1::Namespace;
 use kube::Client;
@@ -33,6 +45,7 @@ use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::{Duration, Instant};
 
 const CLUSTER_NAME: &str = "demo";
 const NAMESPACE: &str = "capi-templates";
@@ -49,6 +62,10 @@ struct Flavour {
     vars: &'static [(&'static str, &'static str)],
     /// Whether it runs kube-vip.
     kube_vip: bool,
+    /// Whether its Cluster is made from the ClusterClass (`spec.topology`):
+    /// the rendered output then holds the class and its templates instead
+    /// of a KubeadmControlPlane and MachineDeployment.
+    topology: bool,
 }
 
 const FLAVOURS: &[Flavour] = &[
@@ -58,6 +75,7 @@ const FLAVOURS: &[Flavour] = &[
         doc_letter: 'D',
         vars: &[("CONTROL_PLANE_ENDPOINT_IP", "10.20.0.100")],
         kube_vip: true,
+        topology: false,
     },
     Flavour {
         name: "external-lb",
@@ -65,6 +83,7 @@ const FLAVOURS: &[Flavour] = &[
         doc_letter: 'E',
         vars: &[("CONTROL_PLANE_ENDPOINT_HOST", "k8s-api.demo.corp.example")],
         kube_vip: false,
+        topology: false,
     },
     Flavour {
         name: "ipam",
@@ -81,8 +100,28 @@ const FLAVOURS: &[Flavour] = &[
             ("SCVMM_NAMESERVERS", "10.20.0.2, 10.20.0.3"),
         ],
         kube_vip: true,
+        topology: false,
+    },
+    Flavour {
+        name: "topology",
+        file: "cluster-template-topology.yaml",
+        doc_letter: 'T',
+        // The same value as the default flavour's: the two must render the
+        // same cluster.
+        vars: &[("CONTROL_PLANE_ENDPOINT_IP", "10.20.0.100")],
+        kube_vip: true,
+        topology: true,
     },
 ];
+
+/// The ClusterClass the `topology` flavour refers to, and its file
+/// (clusterctl's convention: `clusterclass-<class name>.yaml`).
+const CLASS_NAME: &str = "scvmm";
+const CLASS_FILE: &str = "clusterclass-scvmm.yaml";
+
+fn flavour(name: &str) -> &'static Flavour {
+    FLAVOURS.iter().find(|f| f.name == name).unwrap()
+}
 
 /// Values of the variables every flavour has and that have no default.
 /// Optional variables stay unset, so the snapshots show the defaults. The
@@ -103,9 +142,11 @@ const COMMON_VARS: &[(&str, &str)] = &[
 ];
 
 fn template_path(f: &Flavour) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../deploy/templates")
-        .join(f.file)
+    templates_dir().join(f.file)
+}
+
+fn templates_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/templates")
 }
 
 fn clusterctl_binary() -> PathBuf {
@@ -119,17 +160,26 @@ fn clusterctl_binary() -> PathBuf {
     bin
 }
 
-/// Runs clusterctl cut off from the caller's environment (see
-/// `e2e::harness::clusterctl::isolated`), so any attempt to reach the
-/// network fails the test instead of depending on it.
-fn clusterctl(args: &[&str], vars: &[(&str, &str)]) -> Output {
+/// `clusterctl generate cluster demo --infrastructure scvmm:<version>
+/// [--flavor F] <args>`, reading the templates from a fresh local
+/// repository holding what a release ships, with `vars` as the only
+/// environment variables. clusterctl runs cut off from the caller's
+/// environment (see `e2e::harness::clusterctl::isolated`), so any attempt
+/// to reach the network (or a management cluster) fails the test instead of
+/// depending on it.
+fn clusterctl(f: &Flavour, args: &[&str], vars: &[(&str, &str)]) -> Output {
     let bin = clusterctl_binary();
+    let repository = e2e::release::templates_repository(RELEASE_VERSION).unwrap();
     let mut run = e2e::harness::clusterctl::isolated(&bin).unwrap();
     run.command
         .envs(vars.iter().copied())
+        .args(["generate", "cluster", CLUSTER_NAME])
+        .args(repository.provider_args());
+    if f.name != "default" {
+        run.command.args(["--flavor", f.name]);
+    }
+    run.command
         .args(args)
-        .arg("--config")
-        .arg(&run.config)
         .output()
         .unwrap_or_else(|e| panic!("running {}: {e}", bin.display()))
 }
@@ -138,16 +188,11 @@ fn all_vars(f: &Flavour) -> Vec<(&'static str, &'static str)> {
     COMMON_VARS.iter().chain(f.vars).copied().collect()
 }
 
-/// `clusterctl generate cluster demo --from <file> ...` with `vars`.
+/// `clusterctl generate cluster demo --flavor F ...` with `vars`.
 fn generate(f: &Flavour, vars: &[(&str, &str)]) -> Output {
-    let path = template_path(f);
     clusterctl(
+        f,
         &[
-            "generate",
-            "cluster",
-            CLUSTER_NAME,
-            "--from",
-            path.to_str().unwrap(),
             "--kubernetes-version",
             KUBERNETES_VERSION,
             "--control-plane-machine-count",
@@ -167,8 +212,8 @@ fn render(f: &Flavour) -> String {
     let out = generate(f, &all_vars(f));
     assert!(
         out.status.success(),
-        "clusterctl generate cluster --from {} failed ({}):\n{}",
-        f.file,
+        "clusterctl generate cluster --flavor {} failed ({}):\n{}",
+        f.name,
         out.status,
         String::from_utf8_lossy(&out.stderr)
     );
@@ -202,7 +247,7 @@ fn kcp_file(docs: &[Value], path: &str) -> Option<String> {
 
 #[test]
 fn every_flavour_renders_offline_with_every_variable_resolved() {
-    for f in FLAVOURS {
+    for f in FLAVOURS.iter().filter(|f| !f.topology) {
         let yaml = render(f);
         assert!(
             !yaml.contains("${"),
@@ -370,6 +415,287 @@ fn env_value(pod: &Value, name: &str) -> String {
         .to_string()
 }
 
+/// The file at `path` of a kubeadmConfigSpec.
+fn spec_file(spec: &Value, path: &str) -> Option<String> {
+    spec["files"]
+        .as_array()?
+        .iter()
+        .find(|f| f["path"] == path)
+        .map(|f| f["content"].as_str().unwrap().to_string())
+}
+
+/// The openAPIV3Schema of our CRD for `kind`.
+fn crd_schema(kind: &str) -> Value {
+    let crd = operator::api::crds()
+        .into_iter()
+        .find(|c| c.spec.names.kind == kind)
+        .unwrap_or_else(|| panic!("no CRD for {kind}"));
+    let schema = crd.spec.versions[0].schema.clone().unwrap();
+    serde_json::to_value(schema.open_api_v3_schema.unwrap()).unwrap()
+}
+
+/// The schema of the field at `path` (property names) in `schema`.
+fn schema_at<'a>(schema: &'a Value, path: &[&str]) -> &'a Value {
+    path.iter().fold(schema, |s, p| &s["properties"][*p])
+}
+
+/// The schema of the ClusterClass variable `name`.
+fn class_variable<'a>(class: &'a Value, name: &str) -> &'a Value {
+    &class["spec"]["variables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == name)
+        .unwrap_or_else(|| panic!("the ClusterClass has no variable {name}"))["schema"]["openAPIV3Schema"]
+}
+
+/// The Cluster's topology variables, by name.
+fn topology_variables(cluster: &Value) -> BTreeMap<String, Value> {
+    cluster["spec"]["topology"]["variables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v["name"].as_str().unwrap().to_string(), v["value"].clone()))
+        .collect()
+}
+
+#[test]
+fn the_topology_flavour_renders_its_cluster_class_with_the_default_flavours_settings() {
+    let f = flavour("topology");
+    let yaml = render(f);
+    assert!(
+        !yaml.contains("${"),
+        "unresolved variable left in the output:\n{yaml}"
+    );
+    insta::assert_snapshot!(f.name, yaml);
+
+    // clusterctl found clusterclass-scvmm.yaml next to the template and put
+    // the class and its templates in front of the Cluster, all in the
+    // target namespace.
+    let docs = documents(&yaml);
+    let objects: Vec<String> = docs
+        .iter()
+        .map(|d| {
+            format!(
+                "{} {}",
+                d["kind"].as_str().unwrap(),
+                d["metadata"]["name"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        objects,
+        [
+            "ClusterClass scvmm",
+            "ScvmmClusterTemplate scvmm",
+            "KubeadmControlPlaneTemplate scvmm-control-plane",
+            "ScvmmMachineTemplate scvmm-control-plane",
+            "ScvmmMachineTemplate scvmm-worker",
+            "KubeadmConfigTemplate scvmm-worker",
+            "Secret demo-scvmm-credentials",
+            "Cluster demo",
+        ]
+    );
+    for d in &docs {
+        assert_eq!(
+            d["metadata"]["namespace"], NAMESPACE,
+            "{} {} is not in the target namespace",
+            d["kind"], d["metadata"]["name"]
+        );
+    }
+
+    // clusterctl's rules for a ClusterClass file: no clusterctl variables
+    // (every Cluster of the class shares it) and no namespaces (clusterctl
+    // puts it into the target namespace).
+    let class_text = std::fs::read_to_string(templates_dir().join(CLASS_FILE)).unwrap();
+    assert!(!class_text.contains("${"), "{CLASS_FILE} has a variable");
+    for d in documents(&class_text) {
+        assert!(
+            d["metadata"]["namespace"].is_null(),
+            "{CLASS_FILE}: {} {} names a namespace",
+            d["kind"],
+            d["metadata"]["name"]
+        );
+    }
+
+    // Every template the class names is there.
+    let class = find(&docs, "ClusterClass", CLASS_NAME);
+    let mut refs = vec![
+        &class["spec"]["infrastructure"]["templateRef"],
+        &class["spec"]["controlPlane"]["templateRef"],
+        &class["spec"]["controlPlane"]["machineInfrastructure"]["templateRef"],
+    ];
+    for md in class["spec"]["workers"]["machineDeployments"]
+        .as_array()
+        .unwrap()
+    {
+        refs.push(&md["bootstrap"]["templateRef"]);
+        refs.push(&md["infrastructure"]["templateRef"]);
+    }
+    for r in refs {
+        let t = find(
+            &docs,
+            r["kind"].as_str().unwrap(),
+            r["name"].as_str().unwrap(),
+        );
+        assert_eq!(t["apiVersion"], r["apiVersion"], "{r}");
+    }
+
+    // The Cluster: the class, counts, version, and the variables with the
+    // values given (backslashes, quotes and '#' unchanged).
+    let cluster = find(&docs, "Cluster", "demo");
+    let topology = &cluster["spec"]["topology"];
+    assert_eq!(
+        topology["classRef"],
+        serde_json::json!({"name": CLASS_NAME})
+    );
+    assert_eq!(topology["version"], KUBERNETES_VERSION);
+    assert_eq!(topology["controlPlane"]["replicas"], 3);
+    assert_eq!(
+        topology["workers"]["machineDeployments"],
+        serde_json::json!([{"class": "default-worker", "name": "md-0", "replicas": 2}])
+    );
+    let vars = topology_variables(cluster);
+    let declared: BTreeSet<String> = class["spec"]["variables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        vars.keys().cloned().collect::<BTreeSet<_>>(),
+        declared,
+        "the template sets every variable of the class, and only those"
+    );
+    assert_eq!(
+        vars["controlPlaneEndpoint"],
+        serde_json::json!({"host": "10.20.0.100", "port": 6443})
+    );
+    assert_eq!(
+        vars["scvmmServer"]["libraryShare"],
+        r"\\lib01\MSSCVMMLibrary\capi-seeds"
+    );
+    assert_eq!(
+        vars["scvmmServer"]["credentialsRef"]["name"],
+        "demo-scvmm-credentials"
+    );
+    assert_eq!(
+        vars["placement"],
+        serde_json::json!({"hostGroup": r"All Hosts\Prod\Rack1"})
+    );
+    assert_eq!(
+        vars["sshAuthorizedKeys"],
+        serde_json::json!([COMMON_VARS
+            .iter()
+            .find(|(k, _)| *k == "SCVMM_SSH_AUTHORIZED_KEY")
+            .unwrap()
+            .1])
+    );
+    let secret = find(&docs, "Secret", "demo-scvmm-credentials");
+    assert_eq!(secret["stringData"]["username"], r"CORP\capi-svc");
+    assert_eq!(
+        secret["stringData"]["password"],
+        r#"it's "quoted" #1 \n: x"#
+    );
+
+    // Every kubelet is given the providerID from the seed's meta-data, as
+    // in the default flavour.
+    let kcpt = find(
+        &docs,
+        "KubeadmControlPlaneTemplate",
+        &format!("{CLASS_NAME}-control-plane"),
+    );
+    let spec = &kcpt["spec"]["template"]["spec"]["kubeadmConfigSpec"];
+    for phase in ["initConfiguration", "joinConfiguration"] {
+        let reg = &spec[phase]["nodeRegistration"];
+        assert_eq!(reg["kubeletExtraArgs"], provider_id_arg(), "{phase}");
+        assert_eq!(reg["name"], "{{ ds.meta_data.local_hostname }}");
+    }
+    let kct = find(
+        &docs,
+        "KubeadmConfigTemplate",
+        &format!("{CLASS_NAME}-worker"),
+    );
+    assert_eq!(
+        kct["spec"]["template"]["spec"]["joinConfiguration"]["nodeRegistration"]["kubeletExtraArgs"],
+        provider_id_arg()
+    );
+
+    // kube-vip: the default flavour's hosts file, preparation script (its
+    // behaviour is tested on the default flavour) and commands; the
+    // manifest itself comes from a patch (compared once Cluster API has
+    // applied it, in every_rendered_object_is_accepted_...).
+    let default = documents(&render(flavour("default")));
+    for path in ["/etc/kube-vip.hosts", "/etc/kube-vip-prepare.sh"] {
+        assert_eq!(spec_file(spec, path), kcp_file(&default, path), "{path}");
+    }
+    let default_spec =
+        &find(&default, "KubeadmControlPlane", "demo-control-plane")["spec"]["kubeadmConfigSpec"];
+    for commands in ["preKubeadmCommands", "postKubeadmCommands"] {
+        assert_eq!(spec[commands], default_spec[commands], "{commands}");
+    }
+
+    // The class agrees with our CRDs: scvmmServer is the ScvmmCluster's
+    // spec.server, field for field, and every patch into our templates
+    // writes a field their schema has.
+    let cluster_schema = crd_schema("ScvmmCluster");
+    let server = schema_at(&cluster_schema, &["spec", "server"]);
+    let variable = class_variable(class, "scvmmServer");
+    let names = |schema: &Value| -> BTreeSet<String> {
+        schema["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect()
+    };
+    assert_eq!(names(variable), names(server), "scvmmServer's fields");
+    let required = |schema: &Value| -> BTreeSet<String> {
+        schema["required"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(required(variable), required(server));
+    // The class repeats the CEL rules, so that a Cluster breaking them is
+    // refused when it is created rather than when the ScvmmCluster is.
+    let rules = |schema: &Value| -> BTreeSet<(String, String)> {
+        schema["x-kubernetes-validations"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|r| (r["rule"].to_string(), r["message"].to_string()))
+            .collect()
+    };
+    assert_eq!(rules(variable), rules(server), "scvmmServer's rules");
+    for (name, field) in variable["properties"].as_object().unwrap() {
+        let in_crd = &server["properties"][name];
+        assert_eq!(field["type"], in_crd["type"], "scvmmServer.{name}");
+        assert_eq!(field["enum"], in_crd["enum"], "scvmmServer.{name}");
+        assert_eq!(rules(field), rules(in_crd), "scvmmServer.{name}'s rules");
+    }
+    for patch in class["spec"]["patches"].as_array().unwrap() {
+        for definition in patch["definitions"].as_array().unwrap() {
+            let kind = definition["selector"]["kind"].as_str().unwrap();
+            if !kind.starts_with("Scvmm") {
+                continue;
+            }
+            let schema = crd_schema(kind);
+            for op in definition["jsonPatches"].as_array().unwrap() {
+                let path = op["path"].as_str().unwrap();
+                let fields: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+                assert!(
+                    !schema_at(&schema, &fields).is_null(),
+                    "patch {}: {kind} has no field {path}",
+                    patch["name"]
+                );
+            }
+        }
+    }
+}
+
 /// Drops one pair of surrounding double quotes.
 fn unquote(s: &str) -> &str {
     s.strip_prefix('"')
@@ -406,18 +732,9 @@ fn header_variables(template: &str) -> BTreeMap<String, Option<String>> {
 /// required). clusterctl prints a "Required Variables:" and an "Optional
 /// Variables:" section of `  - NAME   (defaults to VALUE)` lines.
 fn listed_variables(f: &Flavour) -> BTreeMap<String, Option<String>> {
-    let path = template_path(f);
     let out = clusterctl(
-        &[
-            "generate",
-            "cluster",
-            CLUSTER_NAME,
-            "--from",
-            path.to_str().unwrap(),
-            "--target-namespace",
-            NAMESPACE,
-            "--list-variables",
-        ],
+        f,
+        &["--target-namespace", NAMESPACE, "--list-variables"],
         &[],
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -684,7 +1001,9 @@ fn join_config(endpoint: &str) -> String {
 
 #[test]
 fn kube_vip_starts_on_super_admin_conf_only_for_kubeadm_init_and_finds_a_claimed_vip() {
-    for f in FLAVOURS.iter().filter(|f| f.kube_vip) {
+    // The ClusterClass carries the default flavour's script (checked by
+    // the_topology_flavour_renders_its_cluster_class_with_the_default_flavours_settings).
+    for f in FLAVOURS.iter().filter(|f| f.kube_vip && !f.topology) {
         let docs = documents(&render(f));
         let script = kcp_file(&docs, "/etc/kube-vip-prepare.sh").expect("prepare script");
         let manifest = kcp_file(&docs, "/etc/kubernetes/manifests/kube-vip.yaml").unwrap();
@@ -784,10 +1103,10 @@ fn kube_vip_starts_on_super_admin_conf_only_for_kubeadm_init_and_finds_a_claimed
     }
 }
 
-/// Server-side applies one rendered object with `dryRun=All` and strict
-/// field validation: schema, CEL and admission webhooks run, nothing is
-/// stored.
-async fn dry_run_apply(client: &Client, doc: &Value) -> Result<Value, String> {
+/// Server-side applies one rendered object with strict field validation,
+/// with `dryRun=All` when `dry_run` (schema, CEL and admission webhooks
+/// run, nothing is stored).
+async fn server_side_apply(client: &Client, doc: &Value, dry_run: bool) -> Result<Value, String> {
     let obj: DynamicObject = serde_json::from_value(doc.clone()).map_err(|e| e.to_string())?;
     let types = obj.types.clone().ok_or("no apiVersion/kind")?;
     let name = obj.metadata.name.clone().ok_or("no metadata.name")?;
@@ -802,14 +1121,69 @@ async fn dry_run_apply(client: &Client, doc: &Value) -> Result<Value, String> {
         }
         Scope::Cluster => Api::all_with(client.clone(), &resource),
     };
-    let pp = PatchParams::apply("scvmm-templates-test")
-        .dry_run()
-        .validation_strict();
+    let mut pp = PatchParams::apply("scvmm-templates-test").validation_strict();
+    if dry_run {
+        pp = pp.dry_run();
+    }
     let applied = api
         .patch(&name, &pp, &Patch::Apply(doc))
         .await
         .map_err(|e| e.to_string())?;
     serde_json::to_value(applied).map_err(|e| e.to_string())
+}
+
+async fn dry_run_apply(client: &Client, doc: &Value) -> Result<Value, String> {
+    server_side_apply(client, doc, true).await
+}
+
+/// The objects of `kind` in the test namespace.
+async fn list(client: &Client, group: &str, version: &str, kind: &str) -> Vec<Value> {
+    let gvk = GroupVersionKind::gvk(group, version, kind);
+    let (resource, _) = pinned_kind(client, &gvk).await.unwrap();
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), NAMESPACE, &resource);
+    api.list(&Default::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|o| serde_json::to_value(o).unwrap())
+        .collect()
+}
+
+/// The object of `kind` named `name` in the test namespace.
+async fn get(client: &Client, group: &str, version: &str, kind: &str, name: &str) -> Value {
+    list(client, group, version, kind)
+        .await
+        .into_iter()
+        .find(|o| o["metadata"]["name"] == name)
+        .unwrap_or_else(|| panic!("no {kind} {name}"))
+}
+
+fn condition_true(object: &Value, type_: &str) -> bool {
+    object["status"]["conditions"].as_array().is_some_and(|cs| {
+        cs.iter()
+            .any(|c| c["type"] == type_ && c["status"] == "True")
+    })
+}
+
+/// A kubeadmConfigSpec's files by path, YAML contents (the kube-vip
+/// manifest) parsed: the topology flavour writes its manifest with a Go
+/// template, the default flavour with clusterctl variables, and the two
+/// quote values differently.
+fn files_by_path(spec: &Value) -> BTreeMap<String, Value> {
+    spec["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let mut f = f.clone();
+            let path = f["path"].as_str().unwrap().to_string();
+            if path.ends_with(".yaml") {
+                f["content"] = Value::Array(documents(f["content"].as_str().unwrap()));
+            }
+            (path, f)
+        })
+        .collect()
 }
 
 #[tokio::test]
@@ -828,6 +1202,11 @@ async fn every_rendered_object_is_accepted_by_the_api_server_and_webhooks() {
         .await
         .expect("test bed with CAPI, KCP and in-cluster IPAM starts");
     let client = tb.client().await.unwrap();
+    // As shipped: Cluster API's topology controller must get its dry runs
+    // of our templates through it.
+    e2e::harness::install_admission_policies(&client)
+        .await
+        .unwrap();
     Api::<Namespace>::all(client.clone())
         .create(
             &PostParams::default(),
@@ -871,4 +1250,295 @@ async fn every_rendered_object_is_accepted_by_the_api_server_and_webhooks() {
     let (resource, _) = pinned_kind(&client, &gvk).await.unwrap();
     let clusters: Api<DynamicObject> = Api::namespaced_with(client.clone(), NAMESPACE, &resource);
     assert!(clusters.get_opt("demo").await.unwrap().is_none());
+
+    let of = |name: &str| {
+        rendered
+            .iter()
+            .find(|(f, _)| f.name == name)
+            .map(|(_, d)| d.as_slice())
+            .unwrap()
+    };
+    a_topology_cluster_is_made_from_the_class(&tb, &client, of("topology"), of("default")).await;
+}
+
+/// Polls `check` every 500 ms for up to `limit`; panics with the last state
+/// and Cluster API's log otherwise.
+async fn wait_until<T>(
+    tb: &TestCluster,
+    what: &str,
+    limit: Duration,
+    mut check: impl AsyncFnMut() -> Result<T, String>,
+) -> T {
+    let deadline = Instant::now() + limit;
+    loop {
+        let last = match check().await {
+            Ok(v) => return v,
+            Err(state) => state,
+        };
+        if Instant::now() > deadline {
+            panic!(
+                "{what}: not within {} s; last seen: {last}\n--- capi-manager\n{}",
+                limit.as_secs(),
+                tb.log_tail("capi-manager", 40)
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// The topology flavour applied for real: Cluster API reconciles the
+/// ClusterClass, checks Clusters' variables against it, and its topology
+/// controller (through our admission policy) stamps out the same cluster as
+/// the default flavour renders from the same values. No manager runs, so
+/// nothing is provisioned.
+async fn a_topology_cluster_is_made_from_the_class(
+    tb: &TestCluster,
+    client: &Client,
+    topology: &[Value],
+    default: &[Value],
+) {
+    const CAPI: (&str, &str) = ("cluster.x-k8s.io", "v1beta2");
+    const INFRA: (&str, &str) = ("infrastructure.cluster.x-k8s.io", "v1alpha1");
+    const KCP: (&str, &str) = ("controlplane.cluster.x-k8s.io", "v1beta2");
+    const BOOTSTRAP: (&str, &str) = ("bootstrap.cluster.x-k8s.io", "v1beta2");
+
+    // The class first, and only once Cluster API has reconciled it (its
+    // templates found, its variables' schemas accepted) does the Cluster
+    // webhook check a Cluster's variables against it.
+    for doc in topology.iter().filter(|d| d["kind"] != "Cluster") {
+        server_side_apply(client, doc, false).await.unwrap();
+    }
+    wait_until(
+        tb,
+        "the ClusterClass reconciled",
+        Duration::from_secs(90),
+        async || {
+            let class = get(client, CAPI.0, CAPI.1, "ClusterClass", CLASS_NAME).await;
+            let current = class["status"]["observedGeneration"] == class["metadata"]["generation"];
+            if current && condition_true(&class, "VariablesReady") {
+                Ok(())
+            } else {
+                Err(class["status"].to_string())
+            }
+        },
+    )
+    .await;
+
+    // Variables that break the class's rules are refused up front.
+    let cluster = find(topology, "Cluster", "demo").clone();
+    let with = |name: &str, value: Option<Value>| {
+        let mut c = cluster.clone();
+        let vars = c["spec"]["topology"]["variables"].as_array_mut().unwrap();
+        vars.retain(|v| v["name"] != name);
+        if let Some(value) = value {
+            vars.push(serde_json::json!({"name": name, "value": value}));
+        }
+        c
+    };
+    let mut http_basic = topology_variables(&cluster)["scvmmServer"].clone();
+    http_basic["scheme"] = "HTTP".into();
+    http_basic["auth"] = "Basic".into();
+    for (bad, expected) in [
+        (
+            with(
+                "placement",
+                Some(serde_json::json!({"hostGroup": "All Hosts", "cloud": "Prod"})),
+            ),
+            "exactly one of placement.hostGroup and placement.cloud",
+        ),
+        (
+            with("scvmmServer", Some(http_basic)),
+            "would send the SCVMM password in clear text",
+        ),
+        (
+            with("vmTemplate", None),
+            "required variable \"vmTemplate\" must be set",
+        ),
+    ] {
+        let refused = dry_run_apply(client, &bad).await.unwrap_err();
+        assert!(refused.contains(expected), "{expected}: {refused}");
+    }
+
+    // The Cluster; Cluster API makes the rest.
+    server_side_apply(client, &cluster, false).await.unwrap();
+    wait_until(
+        tb,
+        "the topology reconciled",
+        Duration::from_secs(120),
+        async || {
+            let c = get(client, CAPI.0, CAPI.1, "Cluster", "demo").await;
+            let made = [
+                list(client, INFRA.0, INFRA.1, "ScvmmCluster").await.len(),
+                list(client, KCP.0, KCP.1, "KubeadmControlPlane")
+                    .await
+                    .len(),
+                list(client, CAPI.0, CAPI.1, "MachineDeployment")
+                    .await
+                    .len(),
+            ];
+            if condition_true(&c, "TopologyReconciled") && made == [1, 1, 1] {
+                Ok(())
+            } else {
+                Err(format!("ScvmmCluster, KCP, MD: {made:?}; {}", c["status"]))
+            }
+        },
+    )
+    .await;
+
+    // The ScvmmCluster: made by Cluster API from the ScvmmClusterTemplate,
+    // controlled by the Cluster, and the default flavour's.
+    // (The topology controller first hangs it on a shim Secret; the
+    // Cluster controller then adds the Cluster as its controller.)
+    let sc = wait_until(
+        tb,
+        "the ScvmmCluster owned by the Cluster",
+        Duration::from_secs(60),
+        async || {
+            let sc = list(client, INFRA.0, INFRA.1, "ScvmmCluster")
+                .await
+                .remove(0);
+            let owners = sc["metadata"]["ownerReferences"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let controlled = owners
+                .iter()
+                .any(|o| o["kind"] == "Cluster" && o["name"] == "demo" && o["controller"] == true);
+            let labelled = sc["metadata"]["labels"]["cluster.x-k8s.io/cluster-name"] == "demo";
+            if controlled && labelled {
+                Ok(sc)
+            } else {
+                Err(sc["metadata"].to_string())
+            }
+        },
+    )
+    .await;
+    assert_eq!(sc["spec"], find(default, "ScvmmCluster", "demo")["spec"]);
+
+    // The control plane: counts, version, machine template and kubeadm
+    // settings (kube-vip manifest included) as in the default flavour.
+    let kcp = list(client, KCP.0, KCP.1, "KubeadmControlPlane")
+        .await
+        .remove(0);
+    let default_kcp = find(default, "KubeadmControlPlane", "demo-control-plane");
+    assert_eq!(kcp["spec"]["replicas"], 3);
+    assert_eq!(kcp["spec"]["version"], KUBERNETES_VERSION);
+    let (spec, default_spec) = (
+        &kcp["spec"]["kubeadmConfigSpec"],
+        &default_kcp["spec"]["kubeadmConfigSpec"],
+    );
+    assert_eq!(files_by_path(spec), files_by_path(default_spec));
+    let order = |spec: &Value| -> Vec<Value> {
+        spec["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["path"].clone())
+            .collect()
+    };
+    assert_eq!(order(spec), order(default_spec), "files in the same order");
+    for field in [
+        "initConfiguration",
+        "joinConfiguration",
+        "users",
+        "preKubeadmCommands",
+        "postKubeadmCommands",
+    ] {
+        assert_eq!(
+            spec[field], default_spec[field],
+            "kubeadmConfigSpec.{field}"
+        );
+    }
+    let cp_template = kcp["spec"]["machineTemplate"]["spec"]["infrastructureRef"]["name"]
+        .as_str()
+        .unwrap();
+    let cp_template = get(
+        client,
+        INFRA.0,
+        INFRA.1,
+        "ScvmmMachineTemplate",
+        cp_template,
+    )
+    .await;
+    assert_eq!(
+        cp_template["spec"]["template"]["spec"],
+        find(default, "ScvmmMachineTemplate", "demo-control-plane")["spec"]["template"]["spec"]
+    );
+
+    // The workers: a MachineDeployment with the worker template and the
+    // kubeadm join settings of the default flavour.
+    let md = list(client, CAPI.0, CAPI.1, "MachineDeployment")
+        .await
+        .remove(0);
+    assert_eq!(md["spec"]["replicas"], 2);
+    let md_spec = &md["spec"]["template"]["spec"];
+    let worker = md_spec["infrastructureRef"]["name"].as_str().unwrap();
+    let worker = get(client, INFRA.0, INFRA.1, "ScvmmMachineTemplate", worker).await;
+    assert_eq!(
+        worker["spec"]["template"]["spec"],
+        find(default, "ScvmmMachineTemplate", "demo-worker")["spec"]["template"]["spec"]
+    );
+    let bootstrap = md_spec["bootstrap"]["configRef"]["name"].as_str().unwrap();
+    let bootstrap = get(
+        client,
+        BOOTSTRAP.0,
+        BOOTSTRAP.1,
+        "KubeadmConfigTemplate",
+        bootstrap,
+    )
+    .await;
+    assert_eq!(
+        bootstrap["spec"]["template"]["spec"],
+        find(default, "KubeadmConfigTemplate", "demo-md-0")["spec"]["template"]["spec"]
+    );
+
+    // A changed variable rotates the worker template (templates are
+    // immutable): the topology controller's dry run of the changed template
+    // gets through our admission policy, which refuses the same change as
+    // a real update, and the MachineDeployment moves to a new template.
+    let old_name = worker["metadata"]["name"].as_str().unwrap().to_string();
+    let bigger = with(
+        "workerMachine",
+        Some(serde_json::json!({"cpuCount": 4, "memory": "4Gi", "diskSize": "40Gi"})),
+    );
+    server_side_apply(client, &bigger, false).await.unwrap();
+    let rotated = wait_until(
+        tb,
+        "the worker template rotated",
+        Duration::from_secs(90),
+        async || {
+            let md = list(client, CAPI.0, CAPI.1, "MachineDeployment")
+                .await
+                .remove(0);
+            let name = md["spec"]["template"]["spec"]["infrastructureRef"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            if name == old_name {
+                return Err(format!("still on {name}"));
+            }
+            Ok(get(client, INFRA.0, INFRA.1, "ScvmmMachineTemplate", &name).await)
+        },
+    )
+    .await;
+    assert_eq!(rotated["spec"]["template"]["spec"]["cpuCount"], 4);
+    // (The template in use, not the old one, which Cluster API may already
+    // have deleted.)
+    let gvk = GroupVersionKind::gvk(INFRA.0, INFRA.1, "ScvmmMachineTemplate");
+    let (resource, _) = pinned_kind(client, &gvk).await.unwrap();
+    let templates: Api<DynamicObject> = Api::namespaced_with(client.clone(), NAMESPACE, &resource);
+    let refused = templates
+        .patch(
+            rotated["metadata"]["name"].as_str().unwrap(),
+            &PatchParams::default(),
+            &Patch::Merge(serde_json::json!({"spec": {"template": {"spec": {"cpuCount": 8}}}})),
+        )
+        .await
+        .map_err(|e| e.to_string());
+    assert!(
+        refused
+            .as_ref()
+            .is_err_and(|e| e.contains("spec.template cannot be changed")),
+        "{refused:?}"
+    );
 }

@@ -3,16 +3,33 @@
 //! version check, and proxies that refuse every connection, so a render
 //! that tried to reach the network fails instead of depending on it.
 
+use crate::release::LocalRepository;
 use crate::testbed::Error;
 use std::path::Path;
 use std::process::Command;
+
+/// Where `clusterctl generate cluster` takes the cluster template from.
+pub enum Source<'a> {
+    /// `--from <file>`: that one file, as it is.
+    File(&'a Path),
+    /// `--infrastructure scvmm:<version> [--flavor <flavour>]` from a
+    /// clusterctl local repository, as users run it: the flavour's template
+    /// plus every ClusterClass its Cluster refers to
+    /// (`clusterclass-<class>.yaml` from the same repository), which
+    /// `--from` does not add.
+    Repository {
+        repository: &'a LocalRepository,
+        /// `None`: the default flavour.
+        flavour: Option<&'a str>,
+    },
+}
 
 /// One `clusterctl generate cluster` call.
 pub struct Generate<'a> {
     /// The clusterctl binary (the test bed builds it).
     pub clusterctl: &'a Path,
-    /// The template file (`--from`).
-    pub template: &'a Path,
+    /// The template.
+    pub source: Source<'a>,
     /// Cluster name.
     pub name: &'a str,
     /// `--target-namespace`.
@@ -68,14 +85,33 @@ pub fn isolated(clusterctl: &Path) -> Result<Isolated, Error> {
 pub fn generate_cluster(g: &Generate<'_>) -> Result<String, Error> {
     let fail = |detail: String| Error::Clusterctl { detail };
     let mut run = isolated(g.clusterctl)?;
-    let out = run
-        .command
+    run.command
         .envs(g.vars.iter().map(|(k, v)| (k, v)))
         .arg("generate")
         .arg("cluster")
-        .arg(g.name)
-        .arg("--from")
-        .arg(g.template)
+        .arg(g.name);
+    let what = match &g.source {
+        Source::File(template) => {
+            run.command
+                .arg("--from")
+                .arg(template)
+                .arg("--config")
+                .arg(&run.config);
+            template.display().to_string()
+        }
+        Source::Repository {
+            repository,
+            flavour,
+        } => {
+            run.command.args(repository.provider_args());
+            if let Some(flavour) = flavour {
+                run.command.args(["--flavor", flavour]);
+            }
+            format!("flavour {}", flavour.unwrap_or("default"))
+        }
+    };
+    let out = run
+        .command
         .args(["--kubernetes-version", g.kubernetes_version])
         .args([
             "--control-plane-machine-count",
@@ -83,14 +119,11 @@ pub fn generate_cluster(g: &Generate<'_>) -> Result<String, Error> {
         ])
         .args(["--worker-machine-count", &g.workers.to_string()])
         .args(["--target-namespace", g.namespace])
-        .arg("--config")
-        .arg(&run.config)
         .output()
         .map_err(|e| fail(format!("running {}: {e}", g.clusterctl.display())))?;
     if !out.status.success() {
         return Err(fail(format!(
-            "{} ({}): {}",
-            g.template.display(),
+            "{what} ({}): {}",
             out.status,
             String::from_utf8_lossy(&out.stderr)
         )));

@@ -34,6 +34,9 @@ pub const SIM_PASSWORD: &str = "scvmm-sim";
 pub const KUBERNETES_VERSION: &str = "v1.33.0";
 /// The default cluster template.
 pub const DEFAULT_TEMPLATE: &str = "cluster-template.yaml";
+/// The version the templates are offered as in clusterctl local
+/// repositories (the workspace's).
+pub const RELEASE_VERSION: &str = concat!("v", env!("CARGO_PKG_VERSION"));
 
 /// Knobs of one environment.
 #[derive(Clone, Debug)]
@@ -305,13 +308,61 @@ impl E2eEnv {
     }
 
     /// Starts the workload cluster's API server, hands its CA to Cluster
-    /// API, renders `template` with `clusterctl generate cluster` and
-    /// applies it: what a user does, with the endpoint pointing at the
+    /// API, renders the default template with `clusterctl generate cluster`
+    /// and applies it: what a user does, with the endpoint pointing at the
     /// workload API server. `edit` may change the rendered documents.
     pub async fn create_cluster(
         &mut self,
         namespace: &str,
         name: &str,
+        control_plane: u32,
+        workers: u32,
+        edit: impl FnOnce(&mut Vec<Value>),
+    ) -> Result<WorkloadApiServer, Error> {
+        let template = template_path(DEFAULT_TEMPLATE);
+        self.create_cluster_from(
+            namespace,
+            name,
+            clusterctl::Source::File(&template),
+            control_plane,
+            workers,
+            edit,
+        )
+        .await
+    }
+
+    /// [`Self::create_cluster`] with flavour `flavour` of the templates as
+    /// a release ships them, read by clusterctl from a local repository,
+    /// ClusterClass included (`topology`).
+    pub async fn create_cluster_from_flavour(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        flavour: &str,
+        control_plane: u32,
+        workers: u32,
+        edit: impl FnOnce(&mut Vec<Value>),
+    ) -> Result<WorkloadApiServer, Error> {
+        let repository = crate::release::templates_repository(RELEASE_VERSION)?;
+        self.create_cluster_from(
+            namespace,
+            name,
+            clusterctl::Source::Repository {
+                repository: &repository,
+                flavour: Some(flavour),
+            },
+            control_plane,
+            workers,
+            edit,
+        )
+        .await
+    }
+
+    async fn create_cluster_from(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        source: clusterctl::Source<'_>,
         control_plane: u32,
         workers: u32,
         edit: impl FnOnce(&mut Vec<Value>),
@@ -326,7 +377,7 @@ impl E2eEnv {
         let vars = self.template_vars(&workload);
         let yaml = clusterctl::generate_cluster(&clusterctl::Generate {
             clusterctl: &self.bed.binaries().clusterctl,
-            template: &template_path(DEFAULT_TEMPLATE),
+            source,
             name,
             namespace,
             kubernetes_version: KUBERNETES_VERSION,
