@@ -19,6 +19,10 @@ binaries:
 test: testbed binaries
     cargo test --workspace --no-fail-fast
 
+# Fuzz every parser for SECONDS each (default 60): seven property-test targets over checked-in corpora (docs/testing.md, Fuzzing); `cargo test` runs them for 4 s each.
+fuzz SECONDS="60":
+    SCVMM_FUZZ_SECONDS={{SECONDS}} cargo test -q -p wsman -p scvmm-sim -p operator --test 'fuzz_*' -- --test-threads 1
+
 # End-to-end suites with the real Cluster API controllers, our operator and scvmm-sim: lifecycle, then chaos (SCVMM_CHAOS_CASES=N for more cases, SCVMM_CHAOS_SEED=S to replay one).
 e2e *ARGS: testbed binaries
     cargo test -p e2e --test lifecycle --test chaos -- {{ARGS}}
@@ -31,6 +35,8 @@ bench: testbed
     cargo bench -q -p scvmm-sim --bench get_vm
     cargo bench -q -p operator --bench lifecycle
     # Scale scenarios of issue #8 (N = 10, 100, 500 at once, 1,000 idle); SCVMM_BENCH_WRITE_DOCS=1 rewrites docs/benchmarks.md.
+    # The idle scenario also runs the release manager binary in its own process to read its memory and CPU alone.
+    cargo build -q --release -p operator --bin manager
     cargo bench -q -p operator --bench scale
 
 # Regenerate crds/*.yaml from operator/src/api.

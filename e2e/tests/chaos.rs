@@ -93,7 +93,8 @@ fn fault(rng: &mut Rng) -> Value {
             json!({"operation": "New-SCVirtualMachine", "object": workers, "count": 2, "effect": {"FailJob": {"id": 2912}}})
         }
         4 => {
-            json!({"operation": "Start-SCVirtualMachine", "object": workers, "count": 1, "effect": "VmVanishes"})
+            // The create job also starts the VM: it vanishes on the way up.
+            json!({"operation": "New-SCVirtualMachine", "object": workers, "count": 1, "effect": "VmVanishes"})
         }
         5 => {
             json!({"operation": "*-SCVirtualMachine", "object": workers, "effect": {"Delay": {"seconds": 2}}})

@@ -236,9 +236,47 @@ pub async fn resolve(
 #[derive(Default)]
 pub struct ClientCache {
     clients: Mutex<HashMap<String, (String, ScvmmClient)>>,
+    /// (namespace, server spec) → the client it resolved to, and when: lets
+    /// machine reconciles skip re-reading the credentials Secret for
+    /// [`RESOLVED_TTL`].
+    recent: Mutex<HashMap<String, (std::time::Instant, ScvmmClient)>>,
+}
+
+/// How long a resolved connection is reused before its Secret is read
+/// again. A rotated password is picked up after at most this long, or at
+/// once when SCVMM refuses the old one ([`ClientCache::forget_recent`]).
+pub const RESOLVED_TTL: Duration = Duration::from_secs(30);
+
+fn recent_key(ns: &str, server: &ScvmmServer) -> String {
+    format!("{ns}\n{server:?}")
 }
 
 impl ClientCache {
+    /// The client `server` (in `ns`) resolved to within the last `ttl`.
+    pub fn recent(&self, ns: &str, server: &ScvmmServer, ttl: Duration) -> Option<ScvmmClient> {
+        let recent = self.recent.lock().ok()?;
+        let (at, client) = recent.get(&recent_key(ns, server))?;
+        (at.elapsed() < ttl).then(|| client.clone())
+    }
+
+    /// Remembers what `server` (in `ns`) resolved to.
+    pub fn remember(&self, ns: &str, server: &ScvmmServer, client: &ScvmmClient) {
+        if let Ok(mut recent) = self.recent.lock() {
+            recent.insert(
+                recent_key(ns, server),
+                (std::time::Instant::now(), client.clone()),
+            );
+        }
+    }
+
+    /// Drops what `server` (in `ns`) resolved to: its credentials were
+    /// refused, so the Secret must be read again.
+    pub fn forget_recent(&self, ns: &str, server: &ScvmmServer) {
+        if let Ok(mut recent) = self.recent.lock() {
+            recent.remove(&recent_key(ns, server));
+        }
+    }
+
     /// The client for `resolved`, reusing the cached one unless the
     /// settings or credentials changed.
     pub fn get(&self, resolved: ResolvedEndpoint) -> Result<ScvmmClient, String> {

@@ -62,6 +62,9 @@ pub struct Context {
     pub polls: super::cluster::poll_cache::PollCache,
     /// The last VM list of each SCVMM endpoint (batched observation).
     pub vm_lists: Arc<super::vm_lists::VmLists>,
+    /// Machines, Clusters and ScvmmClusters from the machine controller's
+    /// watches.
+    pub caches: super::caches::Caches,
 }
 
 /// Consecutive reconcile failures per object.
@@ -109,6 +112,7 @@ impl Context {
             orphans: Default::default(),
             polls: Default::default(),
             vm_lists: Default::default(),
+            caches: Default::default(),
         })
     }
 }

@@ -2,6 +2,7 @@
 //! act (one SCVMM operation or one Kubernetes write) → status (server-side
 //! apply of conditions and observed state).
 
+pub mod caches;
 pub mod cluster;
 pub mod conditions;
 pub mod connection;

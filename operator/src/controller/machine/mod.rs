@@ -399,22 +399,36 @@ pub async fn run(
     let (reader, writer) = reflector::store::<ScvmmMachine>();
     let machines = watcher(opts.api::<ScvmmMachine>(&client), wc.clone())
         .default_backoff()
+        .modify(|m| m.managed_fields_mut().clear())
         .reflect(writer)
         .applied_objects()
         .predicate_filter(trigger_hash, Default::default());
     // CAPI updates Machines and Clusters often (status, conditions); only
     // the fields we read should wake a machine up, or every such update
     // would cost an SCVMM lookup.
+    // The same watches fill the stores reconciles read these objects from
+    // (`controller::caches`); managed fields are dropped to save memory.
+    let (machine_store, machine_writer) = reflector::store::<Machine>();
+    let (cluster_store, cluster_writer) = reflector::store::<Cluster>();
+    let (scvmm_cluster_store, scvmm_cluster_writer) = reflector::store::<ScvmmCluster>();
+    ctx.caches
+        .set(machine_store, cluster_store, scvmm_cluster_store);
     let capi_machines = watcher(opts.api::<Machine>(&client), wc.clone())
         .default_backoff()
+        .modify(|m| m.managed_fields_mut().clear())
+        .reflect(machine_writer)
         .applied_objects()
         .predicate_filter(machine_hash, Default::default());
     let clusters = watcher(opts.api::<Cluster>(&client), wc.clone())
         .default_backoff()
+        .modify(|c| c.managed_fields_mut().clear())
+        .reflect(cluster_writer)
         .applied_objects()
         .predicate_filter(cluster_hash, Default::default());
     let scvmm_clusters = watcher(opts.api::<ScvmmCluster>(&client), wc.clone())
         .default_backoff()
+        .modify(|c| c.managed_fields_mut().clear())
+        .reflect(scvmm_cluster_writer)
         .applied_objects()
         .predicate_filter(scvmm_cluster_hash, Default::default());
     let by_cluster = reader.clone();

@@ -46,11 +46,7 @@ pub async fn observe(sm: &ScvmmMachine, ctx: &Context) -> Result<World, Error> {
     let ns = sm.namespace().unwrap_or_default();
     let client = &ctx.client;
     let machine = match capi::owner_name(sm, "Machine") {
-        Some(name) => {
-            Api::<Machine>::namespaced(client.clone(), &ns)
-                .get_opt(&name)
-                .await?
-        }
+        Some(name) => ctx.caches.machine(client, &ns, &name).await?,
         None => None,
     };
     let cluster_name = sm
@@ -62,18 +58,14 @@ pub async fn observe(sm: &ScvmmMachine, ctx: &Context) -> Result<World, Error> {
     let cluster = if cluster_name.is_empty() {
         None
     } else {
-        Api::<Cluster>::namespaced(client.clone(), &ns)
-            .get_opt(&cluster_name)
-            .await?
+        ctx.caches.cluster(client, &ns, &cluster_name).await?
     };
     let scvmm_cluster = match cluster
         .as_ref()
         .and_then(|c| c.spec.infrastructure_ref.as_ref())
     {
         Some(r) if r.kind == "ScvmmCluster" => {
-            Api::<ScvmmCluster>::namespaced(client.clone(), &ns)
-                .get_opt(&r.name)
-                .await?
+            ctx.caches.scvmm_cluster(client, &ns, &r.name).await?
         }
         _ => None,
     };
@@ -143,10 +135,15 @@ pub async fn observe(sm: &ScvmmMachine, ctx: &Context) -> Result<World, Error> {
                 ));
             }
             Some(c) => {
-                match connection::resolve(client, &ns, &c.spec.server, &ctx.settings.connection)
-                    .await
-                    .and_then(|r| ctx.scvmm.get(r))
-                {
+                let server = &c.spec.server;
+                let connected = match ctx.scvmm.recent(&ns, server, connection::RESOLVED_TTL) {
+                    Some(cached) => Ok(cached),
+                    None => connection::resolve(client, &ns, server, &ctx.settings.connection)
+                        .await
+                        .and_then(|r| ctx.scvmm.get(r))
+                        .inspect(|made| ctx.scvmm.remember(&ns, server, made)),
+                };
+                match connected {
                     Err(m) => {
                         scvmm =
                             Scvmm::Misconfigured(format!("ScvmmCluster {ns}/{}: {m}", c.name_any()))
@@ -161,6 +158,9 @@ pub async fn observe(sm: &ScvmmMachine, ctx: &Context) -> Result<World, Error> {
                             }
                             Ok(None) => Scvmm::Absent,
                             Err(ScvmmError::Unauthorized { endpoint }) => {
+                                // The password may have been rotated: read
+                                // the Secret again next time.
+                                ctx.scvmm.forget_recent(&ns, server);
                                 Scvmm::Unauthorized(format!(
                                     "SCVMM at {endpoint} refused the credentials in Secret {ns}/{}; check the username (DOMAIN\\user) and password",
                                     c.spec.server.credentials_ref.name
