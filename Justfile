@@ -21,7 +21,7 @@ test: testbed binaries
 
 # Fuzz every parser for SECONDS each (default 60): seven property-test targets over checked-in corpora (docs/testing.md, Fuzzing); `cargo test` runs them for 4 s each.
 fuzz SECONDS="60":
-    SCVMM_FUZZ_SECONDS={{SECONDS}} cargo test -q -p wsman -p scvmm-sim -p operator --test 'fuzz_*' -- --test-threads 1
+    SCVMM_FUZZ_SECONDS={{SECONDS}} cargo test -q --no-fail-fast -p wsman -p scvmm-sim -p operator --test 'fuzz_*' -- --test-threads 1
 
 # End-to-end suites with the real Cluster API controllers, our operator and scvmm-sim: lifecycle, then chaos (SCVMM_CHAOS_CASES=N for more cases, SCVMM_CHAOS_SEED=S to replay one).
 e2e *ARGS: testbed binaries
@@ -75,3 +75,6 @@ images *IMAGES:
 # Render the clusterctl release into out/: infrastructure-components.yaml, metadata.yaml, cluster-template*.yaml, clusterclass-*.yaml (docs/install.md).
 release:
     deploy/release/build.sh
+
+# Every shipped artefact from a fresh clone in one command: the clusterctl release in out/ and both images in target/images/.
+artefacts: release images
