@@ -217,44 +217,18 @@ impl Sample {
     }
 }
 
-/// A `/proc/self/status` field in KiB.
-fn status_kib(field: &str) -> u64 {
-    let text = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+/// A `/proc/<proc>/status` field in KiB (`proc`: `self` or a pid).
+fn status_field_kib(proc: &str, field: &str) -> u64 {
+    let text = std::fs::read_to_string(format!("/proc/{proc}/status")).unwrap_or_default();
     text.lines()
         .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0)
 }
 
-/// A `/proc/<pid>/status` field in KiB.
-fn pid_status_kib(pid: u32, field: &str) -> u64 {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    text.lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
-
-/// utime + stime of another process.
-fn pid_cpu(pid: u32) -> Duration {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let rest = text.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let f: Vec<u64> = rest
-        .split_whitespace()
-        .map(|x| x.parse().unwrap_or(0))
-        .collect();
-    let ticks = f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
-    Duration::from_millis(ticks * 10)
-}
-
-/// Starts a new peak-RSS window (VmHWM); false when the kernel refuses.
-fn reset_peak_rss() -> bool {
-    std::fs::write("/proc/self/clear_refs", "5").is_ok()
-}
-
-/// utime + stime of the whole process (every thread, live and exited).
-fn process_cpu() -> Duration {
-    let text = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+/// utime + stime of a whole process (every thread, live and exited).
+fn cpu_of(proc: &str) -> Duration {
+    let text = std::fs::read_to_string(format!("/proc/{proc}/stat")).unwrap_or_default();
     // Fields after the parenthesised command name; utime and stime are the
     // 14th and 15th of the line. /proc reports them in USER_HZ ticks, 100
     // a second on Linux whatever the kernel's HZ.
@@ -265,6 +239,31 @@ fn process_cpu() -> Duration {
         .collect();
     let ticks = f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
     Duration::from_millis(ticks * 10)
+}
+
+/// A `/proc/self/status` field in KiB.
+fn status_kib(field: &str) -> u64 {
+    status_field_kib("self", field)
+}
+
+/// A `/proc/<pid>/status` field in KiB.
+fn pid_status_kib(pid: u32, field: &str) -> u64 {
+    status_field_kib(&pid.to_string(), field)
+}
+
+/// utime + stime of another process.
+fn pid_cpu(pid: u32) -> Duration {
+    cpu_of(&pid.to_string())
+}
+
+/// Starts a new peak-RSS window (VmHWM); false when the kernel refuses.
+fn reset_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+/// utime + stime of this process.
+fn process_cpu() -> Duration {
+    cpu_of("self")
 }
 
 struct World {
