@@ -144,7 +144,10 @@ fn parse_document(doc: &str) -> Result<Vec<Record>> {
     })?;
     if root.name != "Objs" {
         return Err(Error::Clixml {
-            detail: format!("the root element is <{}>, not <Objs>", root.name),
+            detail: format!(
+                "the root element is <{}>, not <Objs>",
+                crate::error::shorten(&root.name, crate::error::MAX_DETAIL_CHARS)
+            ),
         });
     }
     Ok(root.children.iter().filter_map(record_of).collect())

@@ -185,27 +185,77 @@ impl Error {
     }
 
     pub(crate) fn xml(detail: impl std::fmt::Display) -> Self {
+        // The XML reader quotes the input in its messages (an unmatched end
+        // tag's expected name, found by fuzzing, is as long as the peer
+        // made it), and these messages end up in Kubernetes conditions,
+        // whose message is capped at 32 KiB: keep them short.
         Error::Xml {
-            detail: detail.to_string(),
+            detail: shorten(&detail.to_string(), MAX_DETAIL_CHARS),
+        }
+    }
+
+    /// An Action URI from the wire, quoted in bounded space.
+    pub(crate) fn unsupported_action(action: &str) -> Self {
+        Error::UnsupportedAction {
+            action: shorten(action, MAX_DETAIL_CHARS),
         }
     }
 
     pub(crate) fn invalid(what: &'static str, value: &str, reason: &'static str) -> Self {
         // Values from the wire can be huge; the message only needs enough to recognise one.
-        let mut shown: String = value.chars().take(80).collect();
-        if shown.len() < value.len() {
-            shown.push('…');
-        }
         Error::InvalidValue {
             what,
-            value: shown,
+            value: shorten(value, 80),
             reason,
         }
     }
 }
 
+/// Most characters of wire-derived detail an error message quotes.
+pub(crate) const MAX_DETAIL_CHARS: usize = 300;
+
+/// The first `max` characters of `text`, with `…` when it was longer.
+pub(crate) fn shorten(text: &str, max: usize) -> String {
+    let mut shown: String = text.chars().take(max).collect();
+    if shown.len() < text.len() {
+        shown.push('…');
+    }
+    shown
+}
+
 impl From<Fault> for Error {
     fn from(fault: Fault) -> Self {
         Error::Fault(Box::new(fault))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::soap::{Limits, Request, Response};
+
+    /// Regression (fuzz_envelope): messages quoted wire text whole, and
+    /// they end up in Kubernetes conditions, which hold at most 32 KiB.
+    #[test]
+    fn messages_quote_wire_text_shortened() {
+        let name = "n".repeat(100_000);
+        let unmatched = format!(
+            "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\"><{name}></x></s:Envelope>"
+        );
+        let action = format!(
+            "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\" xmlns:a=\"http://schemas.xmlsoap.org/ws/2004/08/addressing\"><s:Header><a:Action>{name}</a:Action></s:Header><s:Body/></s:Envelope>"
+        );
+        for err in [
+            Response::parse(&unmatched, &Limits::default()).err(),
+            Request::parse(&action, &Limits::default()).err(),
+            crate::powershell::parse_invocation(&name, &[]).err(),
+            crate::clixml::parse(&format!("#< CLIXML\r\n<{name}></Objs>")).err(),
+        ] {
+            let text = err.map(|e| e.to_string()).unwrap_or_default();
+            assert!(
+                !text.is_empty() && text.len() < 1024,
+                "{} bytes",
+                text.len()
+            );
+        }
     }
 }

@@ -163,8 +163,11 @@ impl Fault {
         f
     }
 
-    /// The ShellId selector names no shell.
+    /// The ShellId selector names no shell. The ID is the client's and is
+    /// quoted shortened (shell IDs are GUIDs; the server fuzz target sent a
+    /// 4 KB one and got it all back).
     pub fn shell_not_found(shell_id: &str) -> Fault {
+        let shell_id = crate::error::shorten(shell_id, 100);
         Self::invalid_selectors(format!(
             "The request for the Windows Remote Shell with ShellId {shell_id} failed because the \
              shell was not found on the server. Possible causes are: the specified ShellId is \
@@ -357,13 +360,15 @@ impl Fault {
         fault
     }
 
-    /// Writes the fault envelope Windows sends with HTTP 500.
+    /// Writes the fault envelope Windows sends with HTTP 500. Characters
+    /// XML cannot carry (faults quote what the peer sent, which may hold
+    /// them) are written as U+FFFD, so a fault can always be sent.
     pub fn to_xml(&self) -> Result<String> {
         let mut header = Header::response(ns::action::FAULT, self.relates_to.clone());
         if self.code == "MustUnderstand" {
             header.action = Some(ns::action::ADDRESSING_FAULT.to_string());
         }
-        let mut w = XmlWriter::new();
+        let mut w = XmlWriter::lossy();
         open_envelope(&mut w);
         header.write(&mut w, HeaderStyle::Response);
         w.open("s:Body", &[]);
@@ -495,6 +500,24 @@ mod tests {
                 code: Some(2_150_858_817)
             }
         );
+    }
+
+    #[test]
+    fn a_fault_quoting_control_characters_is_still_written() {
+        // Regression (fuzz_server): the emulator answered a request whose
+        // parse error quoted a control character with an empty HTTP 500.
+        let fault = Fault::invalid_selectors("bad element <\u{1f}\u{5}Locale>".into())
+            .with_relates_to(Some("uuid:\u{1}".into()));
+        let xml = fault.to_xml().unwrap();
+        let back = Fault::parse(&xml, &Limits::default()).unwrap();
+        assert_eq!(back.reason, "bad element <\u{FFFD}\u{FFFD}Locale>");
+        assert_eq!(back.relates_to.as_deref(), Some("uuid:\u{FFFD}"));
+    }
+
+    #[test]
+    fn shell_not_found_quotes_a_short_id() {
+        let fault = Fault::shell_not_found(&"x".repeat(100_000));
+        assert!(fault.text().len() < 500, "{}", fault.text().len());
     }
 
     #[test]

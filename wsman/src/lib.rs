@@ -16,6 +16,9 @@
 //!   (or a stdin payload when it is too long), and the way back.
 //! - [`stream`]: reassembly of stdout/stderr from many Receive responses.
 //! - [`error`]: the crate's one [`Error`] type.
+//!
+//! With the `fuzzing` feature (tests only), `fuzzing` is the fuzz harness
+//! every crate's `tests/fuzz_*.rs` share.
 
 #![deny(missing_docs)]
 
@@ -23,6 +26,8 @@ pub mod client;
 pub mod clixml;
 pub mod error;
 pub mod fault;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod powershell;
 pub mod server;
 pub mod soap;

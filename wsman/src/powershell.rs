@@ -309,8 +309,10 @@ pub fn parse_invocation(command: &str, arguments: &[String]) -> Result<PowerShel
         base.as_str(),
         "powershell" | "powershell.exe" | "pwsh" | "pwsh.exe"
     ) {
+        // The program name is the client's and may be any length.
         return Err(Error::NotPowerShell(format!(
-            "the command runs {program:?}, not powershell.exe"
+            "the command runs {:?}, not powershell.exe",
+            crate::error::shorten(program, crate::error::MAX_DETAIL_CHARS)
         )));
     }
     let mut inv = PowerShellInvocation {

@@ -142,7 +142,7 @@ fn documents(path: &'static str, text: &str) -> Result<Vec<(Value, String)>, Kub
         }
         let value = serde_saphyr::from_str::<Value>(doc).map_err(|e| KubeadmError::Yaml {
             path,
-            detail: e.to_string(),
+            detail: super::seed::yaml_detail(&e),
         })?;
         out.push((value, std::mem::take(doc)));
         Ok(())

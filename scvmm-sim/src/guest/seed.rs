@@ -71,8 +71,21 @@ fn yaml(file: &'static str, bytes: &[u8]) -> Result<Value, SeedError> {
     let text = String::from_utf8_lossy(bytes);
     serde_saphyr::from_str::<Value>(&text).map_err(|e| SeedError::Yaml {
         file,
-        detail: e.to_string(),
+        detail: yaml_detail(&e),
     })
+}
+
+/// A YAML parser's message, shortened: it quotes the offending scalar
+/// whole, however long the seed made it (the ISO fuzz target found 4 KB
+/// messages), and it ends up in logs and the inspection API.
+pub(super) fn yaml_detail(error: &dyn std::fmt::Display) -> String {
+    const MAX_CHARS: usize = 500;
+    let text = error.to_string();
+    let mut shown: String = text.chars().take(MAX_CHARS).collect();
+    if shown.len() < text.len() {
+        shown.push('…');
+    }
+    shown
 }
 
 fn string(v: &Value, key: &str) -> Option<String> {
@@ -158,10 +171,12 @@ pub fn read_seed(image: &[u8]) -> Result<GuestSeed, SeedError> {
     let meta = root
         .files
         .get("meta-data")
+        .copied()
         .ok_or(SeedError::Missing("meta-data"))?;
     let user_data = root
         .files
         .get("user-data")
+        .copied()
         .ok_or(SeedError::Missing("user-data"))?;
     let meta = yaml("meta-data", meta)?;
     let interfaces = match root.files.get("network-config") {

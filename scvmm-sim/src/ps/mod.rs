@@ -43,3 +43,16 @@ pub use span::{Position, Span};
 /// keeps hostile input from overflowing the stack (each level costs a few
 /// recursive calls, and test threads have 2 MiB stacks).
 pub const MAX_NESTING: usize = 100;
+
+/// How many links chains of member accesses, indexes, method calls and
+/// binary operators (`$a.b[0].c()`, `1 + 2 + 3`) may add up to along any
+/// path of a script, before parsing fails with [`ParseErrorKind::TooDeep`].
+/// The parser builds chains in a loop, but each link makes the syntax tree
+/// one level deeper, and the printer and the evaluator recurse down it: a
+/// 60 KB `$a.b.b.b...` overflowed the evaluator's stack and took the whole
+/// emulator down (found by the `ps` fuzz target). Real scripts chain a few
+/// links (the operator's longest, about ten); in a debug build the
+/// evaluator has room for about ten thousand, the printer on a 2 MiB thread
+/// for about five hundred, and chains can stack (a member chain under an
+/// operator chain).
+pub const MAX_CHAIN: usize = 200;

@@ -16,12 +16,12 @@ mod statement;
 pub(crate) use expression::precedence;
 pub(crate) use statement::is_keyword;
 
-use super::MAX_NESTING;
 use super::ast::ScriptBlock;
 use super::error::{ParseError, ParseErrorKind};
 use super::lexer::Lexer;
 use super::span::Span;
 use super::token::{LexMode, Token, TokenKind};
+use super::{MAX_CHAIN, MAX_NESTING};
 
 pub(crate) type Result<T> = std::result::Result<T, ParseError>;
 
@@ -62,6 +62,9 @@ pub(crate) struct Parser<'a> {
     peeked: Option<Peeked>,
     last_end: usize,
     depth: usize,
+    /// Links of the chains being built around the current position (see
+    /// [`MAX_CHAIN`]).
+    links: usize,
 }
 
 /// A saved parser position, to look past optional line breaks (before
@@ -80,7 +83,16 @@ impl<'a> Parser<'a> {
             peeked: None,
             last_end: start,
             depth,
+            links: 0,
         }
+    }
+
+    /// A parser for a piece of the source (a subexpression inside a
+    /// string) that shares this one's nesting and chain budgets.
+    pub(crate) fn sub_parser(&self, start: usize, end: usize) -> Parser<'a> {
+        let mut sub = Parser::new(self.src, start, end, self.depth);
+        sub.links = self.links;
+        sub
     }
 
     pub(crate) fn error(
@@ -202,6 +214,30 @@ impl<'a> Parser<'a> {
     /// A span from `start` to the end of the last consumed token.
     pub(crate) fn span_from(&self, start: usize) -> Span {
         Span::new(start, self.last_end.max(start))
+    }
+
+    /// Runs `f` with the chain links it adds counted against
+    /// [`MAX_CHAIN`], and forgotten again when it returns.
+    pub(crate) fn chain<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        let links = self.links;
+        let result = f(self);
+        self.links = links;
+        result
+    }
+
+    /// Counts one more link of the chain being built (inside [`Self::chain`]).
+    pub(crate) fn link(&mut self, at: usize) -> Result<()> {
+        if self.links >= MAX_CHAIN {
+            return Err(self.error(
+                at,
+                ParseErrorKind::TooDeep,
+                format!(
+                    "the expression chains more than {MAX_CHAIN} member accesses, indexes, calls and operators"
+                ),
+            ));
+        }
+        self.links += 1;
+        Ok(())
     }
 
     /// Runs `f` one nesting level deeper, failing cleanly instead of

@@ -144,6 +144,11 @@ fn script_block(block: &ScriptBlock, level: usize) -> String {
                 if !text.contains(['\n', '\r']) && text.len() <= 80 {
                     return format!("{{ {text} }}");
                 }
+                // What `block_body` would write, from the text we have:
+                // printing the statement again made every nested block
+                // double the work (2^depth; the ps fuzz target's script of
+                // 221 bytes never finished printing).
+                return format!("{{\n{}{text}\n{}}}", pad(level + 1), pad(level));
             }
             _ => {}
         }

@@ -8,13 +8,20 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 
-/// Formats as `PT<seconds>S`, with milliseconds only when there are any.
+/// Formats as `PT<seconds>S`, with milliseconds only when there are any
+/// (the way Windows writes them), and with every further digit a parsed
+/// value had: [`parse_duration`] keeps nanoseconds, and a timeout read from
+/// a peer must be written back unchanged (the envelope fuzz target found
+/// `PT.65535S` coming back as `PT0.655S`).
 pub fn format_duration(d: Duration) -> String {
-    let millis = d.subsec_millis();
-    if millis == 0 {
+    let nanos = d.subsec_nanos();
+    if nanos == 0 {
         format!("PT{}S", d.as_secs())
+    } else if nanos.is_multiple_of(1_000_000) {
+        format!("PT{}.{:03}S", d.as_secs(), nanos / 1_000_000)
     } else {
-        format!("PT{}.{:03}S", d.as_secs(), millis)
+        let digits = format!("{nanos:09}");
+        format!("PT{}.{}S", d.as_secs(), digits.trim_end_matches('0'))
     }
 }
 
@@ -116,6 +123,20 @@ mod tests {
     fn formats_whole_and_fractional_seconds() {
         assert_eq!(format_duration(Duration::from_secs(20)), "PT20S");
         assert_eq!(format_duration(Duration::from_millis(60_500)), "PT60.500S");
+        assert_eq!(
+            format_duration(Duration::from_micros(655_350)),
+            "PT0.65535S"
+        );
+        assert_eq!(format_duration(Duration::new(1, 1)), "PT1.000000001S");
+    }
+
+    #[test]
+    fn sub_millisecond_durations_round_trip() {
+        // Regression (fuzz_envelope): sub-millisecond digits were dropped.
+        for text in ["PT.65535S", "PT1.000000001S", "PT0.0001S"] {
+            let d = parse_duration(text).unwrap();
+            assert_eq!(parse_duration(&format_duration(d)).unwrap(), d, "{text}");
+        }
     }
 
     #[test]

@@ -132,10 +132,8 @@ impl Request {
             context: "request header",
             item: "a:Action",
         })?;
-        let op =
-            Operation::from_request_action(action).ok_or_else(|| Error::UnsupportedAction {
-                action: action.to_string(),
-            })?;
+        let op = Operation::from_request_action(action)
+            .ok_or_else(|| Error::unsupported_action(action))?;
         let body_el = root.child(ns::SOAP, "Body");
         let item = |name: &'static str, item: &'static str| {
             body_el

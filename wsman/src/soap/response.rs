@@ -123,8 +123,8 @@ impl Response {
             .as_deref()
             .and_then(Operation::from_response_action)
             .or_else(|| infer_operation(body_el))
-            .ok_or_else(|| Error::UnsupportedAction {
-                action: header.action.clone().unwrap_or_default(),
+            .ok_or_else(|| {
+                Error::unsupported_action(header.action.as_deref().unwrap_or_default())
             })?;
         let body = match op {
             Operation::Create => ResponseBody::Create(CreateResponse::read(body_el)?),

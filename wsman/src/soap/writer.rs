@@ -24,11 +24,23 @@ pub(crate) const ENVELOPE_NAMESPACES: &[(&str, &str)] = &[
 pub(crate) struct XmlWriter {
     out: String,
     error: Option<Error>,
+    lossy: bool,
 }
 
 impl XmlWriter {
     pub(crate) fn new() -> Self {
         Self::default()
+    }
+
+    /// A writer that puts U+FFFD where a character XML cannot carry would
+    /// go, instead of failing: for faults, which quote what a peer sent
+    /// (a control character in a request once made the emulator answer
+    /// with an empty HTTP 500, as the fault could not be written).
+    pub(crate) fn lossy() -> Self {
+        Self {
+            lossy: true,
+            ..Self::default()
+        }
     }
 
     /// `<name a="v" ...>`; attribute values are escaped.
@@ -95,6 +107,7 @@ impl XmlWriter {
                 '\n' if attribute => self.out.push_str("&#xA;"),
                 '\t' if attribute => self.out.push_str("&#x9;"),
                 c if is_xml_char(c) => self.out.push(c),
+                _ if self.lossy => self.out.push(char::REPLACEMENT_CHARACTER),
                 c => {
                     if self.error.is_none() {
                         self.error = Some(Error::UnrepresentableChar {
@@ -148,5 +161,15 @@ mod tests {
             "{err}"
         );
         assert!(err.to_string().contains("rsp:Command"));
+    }
+
+    #[test]
+    fn a_lossy_writer_replaces_control_characters() {
+        let mut w = XmlWriter::lossy();
+        w.leaf("s:Text", &[("k", "\u{0}")], "a\u{1}b\u{FFFE}");
+        assert_eq!(
+            w.finish().unwrap(),
+            "<s:Text k=\"\u{FFFD}\">a\u{FFFD}b\u{FFFD}</s:Text>"
+        );
     }
 }

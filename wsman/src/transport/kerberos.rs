@@ -461,8 +461,22 @@ pub fn seal_body(session: &mut KerberosSession, plaintext: &[u8]) -> Result<Vec<
     Ok(out)
 }
 
-/// Parses and unseals a body sealed with Kerberos; fails closed.
-pub fn unseal_body(session: &mut KerberosSession, body: &[u8]) -> Result<Vec<u8>, SealingError> {
+/// The pieces of a Kerberos-sealed body, borrowed from it, before any
+/// crypto runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KerberosSealed<'a> {
+    /// The plaintext length declared by `OriginalContent: ...;Length=`.
+    pub declared_length: usize,
+    /// The GSS wrap token header.
+    pub header: &'a [u8],
+    /// The sealed payload.
+    pub ciphertext: &'a [u8],
+}
+
+/// Splits a body sealed with Kerberos into its parts, without crypto (kept
+/// apart from [`unseal_body`] so the framing, which reads the server's
+/// bytes, can be fuzzed without a KDC).
+pub fn parse_sealed(body: &[u8]) -> Result<KerberosSealed<'_>, SealingError> {
     let framing = |reason| SealingError::Framing { reason };
     let rest = body
         .strip_prefix(OPEN)
@@ -477,7 +491,7 @@ pub fn unseal_body(session: &mut KerberosSession, body: &[u8]) -> Result<Vec<u8>
     let (line, rest) =
         header_line(rest).ok_or(framing("the first part has no OriginalContent line"))?;
     let text = std::str::from_utf8(line).map_err(|_| framing("OriginalContent is not UTF-8"))?;
-    let declared = text
+    let declared_length = text
         .rsplit_once(";Length=")
         .filter(|(head, _)| {
             head.len() >= 22 && head[..22].eq_ignore_ascii_case("OriginalContent: type=")
@@ -509,10 +523,20 @@ pub fn unseal_body(session: &mut KerberosSession, body: &[u8]) -> Result<Vec<u8>
         return Err(framing("the wrap header length is out of range"));
     }
     let (header, ciphertext) = rest.split_at(header_len);
-    let plain = session.unwrap(header, ciphertext)?;
-    if plain.len() != declared {
+    Ok(KerberosSealed {
+        declared_length,
+        header,
+        ciphertext,
+    })
+}
+
+/// Parses and unseals a body sealed with Kerberos; fails closed.
+pub fn unseal_body(session: &mut KerberosSession, body: &[u8]) -> Result<Vec<u8>, SealingError> {
+    let parts = parse_sealed(body)?;
+    let plain = session.unwrap(parts.header, parts.ciphertext)?;
+    if plain.len() != parts.declared_length {
         return Err(SealingError::LengthMismatch {
-            declared,
+            declared: parts.declared_length,
             actual: plain.len(),
         });
     }

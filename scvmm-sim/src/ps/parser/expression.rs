@@ -58,6 +58,11 @@ impl Parser<'_> {
     }
 
     fn parse_binary(&mut self, min_precedence: u8, comma: bool) -> Result<Expr> {
+        self.chain(|p| p.parse_binary_chain(min_precedence, comma))
+    }
+
+    /// `lhs op rhs op rhs ...`, left-deep: each operator is a chain link.
+    fn parse_binary_chain(&mut self, min_precedence: u8, comma: bool) -> Result<Expr> {
         let mut lhs = self.parse_array_literal(comma)?;
         loop {
             let token = self.peek(LexMode::Expression)?;
@@ -69,6 +74,7 @@ impl Parser<'_> {
             if prec < min_precedence {
                 break;
             }
+            self.link(op_at)?;
             self.bump(LexMode::Expression)?;
             self.skip_newlines()?;
             if self.at_expression_end()? {
@@ -302,24 +308,33 @@ impl Parser<'_> {
 
     /// Member access, method calls, static members and indexing, which must
     /// touch what they follow: `$a.b`, `$a[0]`, `[t]::m()`.
-    pub(crate) fn parse_postfix(&mut self, mut expr: Expr) -> Result<Expr> {
+    pub(crate) fn parse_postfix(&mut self, expr: Expr) -> Result<Expr> {
+        self.chain(|p| p.parse_postfix_chain(expr))
+    }
+
+    /// The postfix operators after `expr`; each is a chain link.
+    fn parse_postfix_chain(&mut self, mut expr: Expr) -> Result<Expr> {
         loop {
             if !self.adjacent() {
                 return Ok(expr);
             }
             let start = expr.span.start;
+            let at = self.pos();
             let is_static = match (self.raw_char(), self.raw_char_at(1)) {
                 (Some('.'), Some('.')) => return Ok(expr),
                 (Some('.'), _) => {
+                    self.link(at)?;
                     self.bump_raw();
                     false
                 }
                 (Some(':'), Some(':')) => {
+                    self.link(at)?;
                     self.bump_raw();
                     self.bump_raw();
                     true
                 }
                 (Some('['), _) => {
+                    self.link(at)?;
                     self.bump(LexMode::Expression)?;
                     let open = self.last_end - 1;
                     self.skip_newlines()?;
@@ -521,7 +536,7 @@ impl Parser<'_> {
                     TextPart::Variable(variable) => StringPart::Variable(variable),
                     TextPart::SubExpression(span) => {
                         let statements = self.nested(|p| {
-                            let mut sub = Parser::new(p.src, span.start, span.end, p.depth);
+                            let mut sub = p.sub_parser(span.start, span.end);
                             sub.parse_statements(Close::End)
                         })?;
                         StringPart::SubExpression(statements)
