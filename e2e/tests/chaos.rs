@@ -19,6 +19,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use e2e::harness::checks::{self, MachineView};
+use e2e::harness::secrets;
 use e2e::harness::{E2eEnv, Options};
 use e2e::testbed::WorkloadApiServer;
 use kube::api::DeleteParams;
@@ -329,8 +330,12 @@ async fn run_case(seed: u64) {
 
     let mut templates = 1;
     let chaos = Instant::now();
+    env.remember_secrets().await.unwrap();
     for step in &steps {
         run_step(&mut env, &ns, step, &mut templates).await;
+        // Machines come and go with their bootstrap data: the secret scan
+        // below looks for every generation.
+        env.remember_secrets().await.unwrap();
     }
     let chaos = chaos.elapsed();
     let fired = env.sim.get("/sim/v1/faults").await.unwrap_or_default();
@@ -355,6 +360,10 @@ async fn run_case(seed: u64) {
             "chaos seed {seed} did not converge (replay: SCVMM_CHAOS_SEED={seed} just e2e chaos)\nsteps:\n{}\nfaults fired: {fired}\n{e}",
             describe(&steps)
         ),
+    } // Errors, retries and restarts are where secrets tend to slip into
+    // messages: none may show in logs, Events, conditions or metrics.
+    if let Err(e) = secrets::assert_no_leaks(&mut env).await {
+        panic!("chaos seed {seed}: {e}");
     }
 }
 

@@ -13,6 +13,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use e2e::harness::checks::{self, MachineView};
+use e2e::harness::secrets;
 use e2e::harness::{E2eEnv, Options};
 use e2e::testbed::WorkloadApiServer;
 use kube::api::{Api, DeleteParams, DynamicObject};
@@ -40,43 +41,48 @@ async fn wait_running(
     let (ns_, cluster_) = (ns.to_string(), cluster.to_string());
     let what =
         format!("{control_plane} control-plane and {workers} worker machines Running with Nodes");
-    env.wait_for(&what, limit, async |env| {
-        let ms = checks::machines(env, &ns_)
-            .await
-            .map_err(|e| e.to_string())?;
-        let state = format!(
-            "{}\n{}",
-            checks::describe(&ms),
-            checks::not_ready(env, &ns_).await
-        );
-        let cp = ms.iter().filter(|m| m.control_plane).count();
-        if ms.len() != control_plane + workers || cp != control_plane {
-            return Err(state);
-        }
-        if !ms.iter().all(MachineView::running) {
-            return Err(state);
-        }
-        let nodes = checks::nodes(&wl).await.map_err(|e| e.to_string())?;
-        for m in &ms {
-            let pid = m.provider_id.clone().unwrap_or_default();
-            if nodes.get(m.node.as_deref().unwrap_or_default()) != Some(&pid) {
-                return Err(format!(
-                    "{state}; Node of {} does not carry {pid}: {nodes:?}",
-                    m.name
-                ));
+    let machines = env
+        .wait_for(&what, limit, async |env| {
+            let ms = checks::machines(env, &ns_)
+                .await
+                .map_err(|e| e.to_string())?;
+            let state = format!(
+                "{}\n{}",
+                checks::describe(&ms),
+                checks::not_ready(env, &ns_).await
+            );
+            let cp = ms.iter().filter(|m| m.control_plane).count();
+            if ms.len() != control_plane + workers || cp != control_plane {
+                return Err(state);
             }
-        }
-        let vms = checks::cluster_vms(env, &ns_, &cluster_)
-            .await
-            .map_err(|e| e.to_string())?;
-        let running = vms.iter().filter(|v| v.power == "Running").count();
-        if vms.len() != ms.len() || running != ms.len() {
-            return Err(format!("{state}; {} VMs, {running} running", vms.len()));
-        }
-        Ok(ms)
-    })
-    .await
-    .unwrap()
+            if !ms.iter().all(MachineView::running) {
+                return Err(state);
+            }
+            let nodes = checks::nodes(&wl).await.map_err(|e| e.to_string())?;
+            for m in &ms {
+                let pid = m.provider_id.clone().unwrap_or_default();
+                if nodes.get(m.node.as_deref().unwrap_or_default()) != Some(&pid) {
+                    return Err(format!(
+                        "{state}; Node of {} does not carry {pid}: {nodes:?}",
+                        m.name
+                    ));
+                }
+            }
+            let vms = checks::cluster_vms(env, &ns_, &cluster_)
+                .await
+                .map_err(|e| e.to_string())?;
+            let running = vms.iter().filter(|v| v.power == "Running").count();
+            if vms.len() != ms.len() || running != ms.len() {
+                return Err(format!("{state}; {} VMs, {running} running", vms.len()));
+            }
+            Ok(ms)
+        })
+        .await
+        .unwrap();
+    // The bootstrap data exists while the machines do: the secret scan at
+    // the end of the suite looks for it too.
+    env.remember_secrets().await.unwrap();
+    machines
 }
 
 /// The invariants at rest, within a few seconds (the last seed deletion
@@ -100,7 +106,12 @@ async fn assert_at_rest(env: &mut E2eEnv, ns: &str, cluster: &str) {
 }
 
 async fn start(prefix: &str) -> (E2eEnv, String) {
-    let env = E2eEnv::start(Options::default()).await.unwrap();
+    let env = E2eEnv::start(Options {
+        manager_log: "trace".into(),
+        ..Options::default()
+    })
+    .await
+    .unwrap();
     let ns = env.namespace(prefix).await.unwrap();
     (env, ns)
 }
@@ -181,6 +192,7 @@ async fn quick_start_one_control_plane_and_two_workers_reach_running_with_nodes(
         "quick start: 3 machines Running with Nodes {:.1} s after start",
         up.as_secs_f64()
     );
+    secrets::assert_no_leaks(&mut env).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -248,6 +260,7 @@ async fn a_machine_deployment_scales_from_2_to_10_and_to_0() {
         up.as_secs_f64(),
         down.as_secs_f64()
     );
+    secrets::assert_no_leaks(&mut env).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -358,6 +371,7 @@ async fn a_template_change_rolls_every_worker_onto_new_vms() {
         "rolling update: 2 workers replaced in {:.1} s",
         rolled.as_secs_f64()
     );
+    secrets::assert_no_leaks(&mut env).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -447,6 +461,7 @@ async fn deleting_the_cluster_leaves_no_vm_no_iso_and_no_ip_grant() {
         "cluster deletion: everything gone {:.1} s after the delete",
         deleted.as_secs_f64()
     );
+    secrets::assert_no_leaks(&mut env).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -557,6 +572,7 @@ async fn a_machine_health_check_replaces_a_worker_whose_vm_was_stopped_behind_ou
         "remediation: stopped worker replaced {:.1} s after the stop",
         remediated.as_secs_f64()
     );
+    secrets::assert_no_leaks(&mut env).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -727,4 +743,5 @@ async fn a_cluster_from_the_cluster_class_comes_up_and_is_deleted_without_leftov
         up.as_secs_f64(),
         deleted.as_secs_f64()
     );
+    secrets::assert_no_leaks(&mut env).await.unwrap();
 }

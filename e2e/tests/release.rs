@@ -794,6 +794,8 @@ async fn the_manager_runs_a_machine_as_its_service_account(
             format!("127.0.0.1:{sim_port}"),
             "--latency-scale".into(),
             "0.02".into(),
+            "--user".into(),
+            e2e::harness::sim_account(),
         ],
         &[("RUST_LOG", "info".into()), ("NO_COLOR", "1".into())],
     )

@@ -13,6 +13,7 @@
 
 pub mod checks;
 pub mod clusterctl;
+pub mod secrets;
 pub mod sim_api;
 
 use crate::manifests;
@@ -27,8 +28,14 @@ use std::time::{Duration, Instant};
 
 /// The emulator account the suites use.
 pub const SIM_USER: &str = "CORP\\capi-svc";
-/// Its password.
-pub const SIM_PASSWORD: &str = "scvmm-sim";
+/// Its password: distinctive, so that the secret scan
+/// ([`secrets::assert_no_leaks`]) cannot mistake a mention of the emulator
+/// for a leak, and passed to the emulator with `--user`.
+pub const SIM_PASSWORD: &str = "e2e-Pw-7Kq9Lm2x";
+/// The emulator's `--user` value for [`SIM_USER`] / [`SIM_PASSWORD`].
+pub fn sim_account() -> String {
+    format!("{SIM_USER}:{SIM_PASSWORD}")
+}
 /// The Kubernetes version clusters are created with (the emulator's
 /// kubelets report it too).
 pub const KUBERNETES_VERSION: &str = "v1.33.0";
@@ -47,6 +54,10 @@ pub struct Options {
     pub seed: u64,
     /// Extra flags for every start of the manager.
     pub manager_args: Vec<String>,
+    /// The manager's `RUST_LOG` (`SCVMM_E2E_MANAGER_LOG` overrides it).
+    /// The lifecycle suites use `trace`, the most a user can turn on, so
+    /// that their secret scan covers every log level.
+    pub manager_log: String,
 }
 
 impl Default for Options {
@@ -55,6 +66,7 @@ impl Default for Options {
             latency_scale: 0.02,
             seed: 1,
             manager_args: Vec::new(),
+            manager_log: "info".into(),
         }
     }
 }
@@ -108,6 +120,11 @@ pub struct E2eEnv {
     manager_bin: PathBuf,
     manager_runs: u32,
     manager: Option<String>,
+    /// The running manager's metrics port.
+    metrics_port: Option<u16>,
+    /// What the secret scan looks for, gathered while the Secrets existed
+    /// (bootstrap data goes with its Machine).
+    secret_needles: Vec<secrets::Needle>,
     options: Options,
 }
 
@@ -142,6 +159,8 @@ impl E2eEnv {
                 "--seed".into(),
                 options.seed.to_string(),
                 "--join-kubeadm-clusters".into(),
+                "--user".into(),
+                sim_account(),
             ],
             &[("RUST_LOG", "info".into()), ("NO_COLOR", "1".into())],
         )?;
@@ -166,6 +185,8 @@ impl E2eEnv {
             manager_bin,
             manager_runs: 0,
             manager: None,
+            metrics_port: None,
+            secret_needles: Vec::new(),
             options,
         };
         env.start_manager()?;
@@ -180,9 +201,10 @@ impl E2eEnv {
         self.manager_runs += 1;
         let name = manager_process(self.manager_runs);
         let kubeconfig = self.bed.kubeconfig_path().display().to_string();
+        let metrics_port = free_port()?;
         let mut args = vec![
             "--leader-elect=false".to_string(),
-            format!("--metrics-bind-address=127.0.0.1:{}", free_port()?),
+            format!("--metrics-bind-address=127.0.0.1:{metrics_port}"),
             format!("--health-probe-bind-address=127.0.0.1:{}", free_port()?),
             // Short so the suites see SCVMM-side changes within seconds.
             "--scvmm-poll-interval-seconds=5".into(),
@@ -198,11 +220,13 @@ impl E2eEnv {
                 ("NO_COLOR", "1".into()),
                 (
                     "RUST_LOG",
-                    std::env::var("SCVMM_E2E_MANAGER_LOG").unwrap_or_else(|_| "info".into()),
+                    std::env::var("SCVMM_E2E_MANAGER_LOG")
+                        .unwrap_or_else(|_| self.options.manager_log.clone()),
                 ),
             ],
         )?;
         self.manager = Some(name);
+        self.metrics_port = Some(metrics_port);
         Ok(())
     }
 
@@ -210,6 +234,7 @@ impl E2eEnv {
     /// kill would leave things.
     pub fn kill_manager(&mut self) {
         if let Some(name) = self.manager.take() {
+            self.metrics_port = None;
             self.bed.kill(&name);
         }
     }
@@ -217,6 +242,42 @@ impl E2eEnv {
     /// Whether the manager is running.
     pub fn manager_running(&self) -> bool {
         self.manager.is_some()
+    }
+
+    /// The log files of our own processes: every manager run and the
+    /// emulator.
+    pub fn own_logs(&self) -> Vec<PathBuf> {
+        (1..=self.manager_runs)
+            .map(|n| self.bed.log_path(&manager_process(n)))
+            .chain([self.bed.log_path("scvmm-sim")])
+            .collect()
+    }
+
+    /// Adds the needles of every Secret that exists now to those the
+    /// secret scan looks for (call it while machines are up: their
+    /// bootstrap data is deleted with them).
+    pub async fn remember_secrets(&mut self) -> Result<(), Error> {
+        for n in secrets::current_needles(self).await? {
+            if !self.secret_needles.contains(&n) {
+                self.secret_needles.push(n);
+            }
+        }
+        Ok(())
+    }
+
+    /// Every needle remembered so far.
+    pub fn secret_needles(&self) -> &[secrets::Needle] {
+        &self.secret_needles
+    }
+
+    /// The running manager's `/metrics` text, if it runs.
+    pub async fn manager_metrics(&self) -> Result<Option<String>, Error> {
+        match self.metrics_port {
+            Some(port) => sim_api::request(port, "GET", "/metrics", None, "")
+                .await
+                .map(Some),
+            None => Ok(None),
+        }
     }
 
     /// The last lines of every manager run's log and the emulator's.

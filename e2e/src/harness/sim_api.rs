@@ -26,50 +26,20 @@ impl SimApi {
     }
 
     async fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Value, Error> {
-        let request = format!("{method} {path}");
-        let err = |detail: String| Error::SimApi {
-            request: request.clone(),
-            detail,
-        };
-        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", self.port))
-            .await
-            .map_err(|e| err(format!("cannot connect to 127.0.0.1:{}: {e}", self.port)))?;
         let payload = body.map(Value::to_string).unwrap_or_default();
-        let head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nAuthorization: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-            self.port,
-            self.authorization,
-            payload.len()
-        );
-        stream
-            .write_all(format!("{head}{payload}").as_bytes())
-            .await
-            .map_err(|e| err(e.to_string()))?;
-        let mut raw = Vec::new();
-        stream
-            .read_to_end(&mut raw)
-            .await
-            .map_err(|e| err(e.to_string()))?;
-        let text = String::from_utf8_lossy(&raw);
-        let (head, body) = text
-            .split_once("\r\n\r\n")
-            .ok_or_else(|| err("the reply has no header end".into()))?;
-        let status = head.split_whitespace().nth(1).unwrap_or("");
-        if !status.starts_with('2') {
-            return Err(err(format!("HTTP {status}: {body}")));
-        }
-        let body = if head
-            .to_ascii_lowercase()
-            .contains("transfer-encoding: chunked")
-        {
-            dechunk(body)
-        } else {
-            body.to_string()
-        };
+        let body = request(self.port, method, path, Some(&self.authorization), &payload).await?;
         if body.trim().is_empty() {
             return Ok(Value::Null);
         }
-        serde_json::from_str(&body).map_err(|e| err(format!("not JSON ({e}): {body}")))
+        serde_json::from_str(&body).map_err(|e| Error::SimApi {
+            request: format!("{method} {path}"),
+            detail: format!("not JSON ({e}): {body}"),
+        })
+    }
+
+    /// The emulator's Prometheus metrics (`/metrics`, no credentials).
+    pub async fn metrics(&self) -> Result<String, Error> {
+        request(self.port, "GET", "/metrics", None, "").await
     }
 
     /// `GET path` as JSON.
@@ -111,6 +81,60 @@ impl SimApi {
     pub async fn clear_faults(&self) -> Result<(), Error> {
         self.delete("/sim/v1/faults").await
     }
+}
+
+/// One HTTP/1.1 request to `127.0.0.1:<port>` (a new connection each
+/// time, so a test never reads a reply meant for another); the body of a
+/// 2xx reply, else an error with the status and body.
+pub async fn request(
+    port: u16,
+    method: &str,
+    path: &str,
+    authorization: Option<&str>,
+    payload: &str,
+) -> Result<String, Error> {
+    let request = format!("{method} {path}");
+    let err = |detail: String| Error::SimApi {
+        request: request.clone(),
+        detail,
+    };
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .map_err(|e| err(format!("cannot connect to 127.0.0.1:{port}: {e}")))?;
+    let authorization = authorization
+        .map(|a| format!("Authorization: {a}\r\n"))
+        .unwrap_or_default();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{authorization}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        payload.len()
+    );
+    stream
+        .write_all(format!("{head}{payload}").as_bytes())
+        .await
+        .map_err(|e| err(e.to_string()))?;
+    let mut raw = Vec::new();
+    stream
+        .read_to_end(&mut raw)
+        .await
+        .map_err(|e| err(e.to_string()))?;
+    let text = String::from_utf8_lossy(&raw);
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| err("the reply has no header end".into()))?;
+    let status = head.split_whitespace().nth(1).unwrap_or("");
+    if !status.starts_with('2') {
+        return Err(err(format!("HTTP {status}: {body}")));
+    }
+    Ok(
+        if head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked")
+        {
+            dechunk(body)
+        } else {
+            body.to_string()
+        },
+    )
 }
 
 fn as_list(v: Value) -> Vec<Value> {
