@@ -353,4 +353,34 @@ mod tests {
         };
         assert!(!format!("{c:?}").contains("hunter2"));
     }
+
+    #[test]
+    fn tls_is_verified_unless_the_spec_turns_it_off() {
+        let c = Credentials {
+            username: "CORP\\svc".into(),
+            password: "hunter2".into(),
+        };
+        let defaults = ConnectionDefaults::default();
+        let verify = |s: &ScvmmServer| {
+            !endpoint_config(s, &c, None, &defaults)
+                .unwrap()
+                .tls
+                .insecure_skip_verify
+        };
+        let mut s = server("vmm01");
+        assert!(verify(&s), "a spec that says nothing verifies");
+        s.insecure_skip_tls_verify = Some(false);
+        assert!(verify(&s));
+        s.insecure_skip_tls_verify = Some(true);
+        assert!(!verify(&s), "only an explicit opt-out skips verification");
+        let config = endpoint_config(&server("vmm01"), &c, None, &defaults).unwrap();
+        assert!(
+            config.url.starts_with("https://"),
+            "HTTPS unless asked otherwise"
+        );
+        assert!(
+            !format!("{:?}", config.auth).contains("hunter2"),
+            "the endpoint's Debug output hides the password"
+        );
+    }
 }
