@@ -209,6 +209,14 @@ fn transport_error(endpoint: &str, operation: Operation, error: wsman::Error) ->
             | TransportError::TlsMaterial { .. }
             | TransportError::SchemeNotOffered { .. }),
         ) => ScvmmError::Config(e.to_string()),
+        // Not "unreachable": the endpoint answered, with more than a WinRM
+        // server sends, and would again on a retry.
+        wsman::Error::Connection(e @ TransportError::ResponseTooLarge { .. }) => {
+            ScvmmError::Protocol {
+                operation: operation.name(),
+                detail: e.to_string(),
+            }
+        }
         wsman::Error::Fault(fault) => match fault.kind {
             FaultKind::AccessDenied => ScvmmError::Unauthorized {
                 endpoint: endpoint.to_string(),
@@ -344,9 +352,36 @@ impl ScvmmClient {
     }
 
     fn vm_result(operation: Operation, value: Value) -> Result<VmInfo, ScvmmError> {
-        script::vm_from_json(value)
+        let vm = script::vm_from_json(value)
             .map_err(|d| Self::protocol(operation, d))?
-            .ok_or_else(|| Self::protocol(operation, "the script returned no VM".into()))
+            .ok_or_else(|| Self::protocol(operation, "the script returned no VM".into()))?;
+        Self::checked_vm(operation, vm)
+    }
+
+    /// A VM whose ID is a GUID, as VMM's always are. Any other ID would be
+    /// recorded in spec.vmId and every later operation on the VM would fail
+    /// with a confusing "not a GUID" configuration error.
+    fn checked_vm(operation: Operation, vm: VmInfo) -> Result<VmInfo, ScvmmError> {
+        if uuid::Uuid::parse_str(&vm.id).is_err() {
+            let mut id = vm.id;
+            if let Some((at, _)) = id.char_indices().nth(64) {
+                id.truncate(at);
+                id.push_str("...");
+            }
+            return Err(Self::protocol(
+                operation,
+                format!("a VM has the ID {id:?}, which is not a GUID"),
+            ));
+        }
+        Ok(vm)
+    }
+
+    fn checked_vms(operation: Operation, value: Value) -> Result<Vec<VmInfo>, ScvmmError> {
+        script::vms_from_json(value)
+            .map_err(|d| Self::protocol(operation, d))?
+            .into_iter()
+            .map(|vm| Self::checked_vm(operation, vm))
+            .collect()
     }
 
     /// The VMM server's name and version (`Get-SCVMMServer`).
@@ -389,8 +424,7 @@ impl ScvmmClient {
         let op = Operation::FindVm;
         let mut params = Map::new();
         params.insert("instanceId".into(), instance_id.into());
-        let vms = script::vms_from_json(self.run(op, params).await?)
-            .map_err(|d| Self::protocol(op, d))?;
+        let vms = Self::checked_vms(op, self.run(op, params).await?)?;
         Ok(pick(instance_id, vms))
     }
 
@@ -399,14 +433,17 @@ impl ScvmmClient {
         check_guid("VM ID", vm_id)?;
         let op = Operation::GetVm;
         let value = self.run(op, vm_params(vm_id)).await?;
-        script::vm_from_json(value).map_err(|d| Self::protocol(op, d))
+        script::vm_from_json(value)
+            .map_err(|d| Self::protocol(op, d))?
+            .map(|vm| Self::checked_vm(op, vm))
+            .transpose()
     }
 
     /// Every VM carrying a marker, in one script run.
     pub async fn list_vms(&self) -> Result<Vec<VmInfo>, ScvmmError> {
         let op = Operation::ListVms;
         let value = self.run(op, Map::new()).await?;
-        script::vms_from_json(value).map_err(|d| Self::protocol(op, d))
+        Self::checked_vms(op, value)
     }
 
     /// Creates the machine's VM, or adopts the one that carries its marker.

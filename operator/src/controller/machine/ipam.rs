@@ -108,26 +108,86 @@ pub async fn resolve(
                     addr_ref.name
                 )));
             };
-            let parsed: Result<std::net::IpAddr, _> = ip.spec.address.parse();
-            let prefix = ip.spec.prefix.unwrap_or(-1);
-            match parsed {
-                Ok(a) if (0..=if a.is_ipv4() { 32 } else { 128 }).contains(&prefix) => {
-                    resolved.addresses.push(format!("{a}/{prefix}"));
-                    if resolved.gateway4.is_none() && a.is_ipv4() {
-                        resolved.gateway4 = ip.spec.gateway.clone();
+            match address_from(&ns, &name, &ip) {
+                Ok(a) => {
+                    if resolved.gateway4.is_none() && a.ipv4 {
+                        resolved.gateway4 = a.gateway;
                     }
+                    resolved.addresses.push(a.cidr);
                 }
-                _ => {
-                    return Ok(IpamState::Invalid(format!(
-                        "IPAddress {ns}/{} has address {:?} with prefix {:?}; the IPAM provider must give an IP and a prefix length",
-                        addr_ref.name, ip.spec.address, ip.spec.prefix
-                    )));
-                }
+                Err(m) => return Ok(IpamState::Invalid(m)),
             }
         }
         out.push(resolved);
     }
     Ok(IpamState::Ready(out))
+}
+
+/// One IPAM address as the seed needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IpamAddress {
+    /// `address/prefix`, in the address's canonical form.
+    pub cidr: String,
+    /// IPv4 (the seed takes its default gateway from IPv4 addresses only).
+    pub ipv4: bool,
+    /// The gateway, when the IPAM provider gave one.
+    pub gateway: Option<String>,
+}
+
+/// Checks an IPAddress the IPAM provider wrote for `claim` before any of it
+/// goes into a seed: the guest's netplan would reject a malformed address
+/// or gateway at boot, where nobody sees why the machine never joins.
+pub fn address_from(ns: &str, claim: &str, ip: &IPAddress) -> Result<IpamAddress, String> {
+    let name = ip.metadata.name.as_deref().unwrap_or_default();
+    let spec = &ip.spec;
+    let fix = "the IPAM provider (or whoever wrote it) must fix it; delete the IPAddress to have it allocated again";
+    if spec.claim_ref.name != claim {
+        return Err(format!(
+            "IPAddress {ns}/{name} answers IPAddressClaim {:?}, not {ns}/{claim} which points at it; \
+             an address of another claim may be in use by another machine: {fix}",
+            clip(&spec.claim_ref.name)
+        ));
+    }
+    let Ok(address) = spec.address.parse::<std::net::IpAddr>() else {
+        return Err(format!(
+            "IPAddress {ns}/{name} has spec.address {:?}, which is not an IP address: {fix}",
+            clip(&spec.address)
+        ));
+    };
+    let max = if address.is_ipv4() { 32 } else { 128 };
+    let prefix = match spec.prefix {
+        Some(p) if (0..=max).contains(&p) => p,
+        other => {
+            return Err(format!(
+                "IPAddress {ns}/{name} has spec.prefix {other:?}; address {address} needs a prefix length from 0 to {max}: {fix}"
+            ));
+        }
+    };
+    let gateway = match spec.gateway.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(text) => match text.parse::<std::net::IpAddr>() {
+            Ok(gw) if gw.is_ipv4() == address.is_ipv4() => Some(gw.to_string()),
+            _ => {
+                return Err(format!(
+                    "IPAddress {ns}/{name} has spec.gateway {:?}, which is not an IP address of the same family as {address}: {fix}",
+                    clip(text)
+                ));
+            }
+        },
+    };
+    Ok(IpamAddress {
+        cidr: format!("{address}/{prefix}"),
+        ipv4: address.is_ipv4(),
+        gateway,
+    })
+}
+
+/// A value from an object, cut short for a condition message.
+fn clip(text: &str) -> String {
+    match text.char_indices().nth(100) {
+        Some((at, _)) => format!("{}...", &text[..at]),
+        None => text.to_string(),
+    }
 }
 
 #[cfg(test)]

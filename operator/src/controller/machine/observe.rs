@@ -332,26 +332,36 @@ async fn read_bootstrap(
     let Some(name) = machine.and_then(|m| m.spec.bootstrap.data_secret_name.clone()) else {
         return Ok((BootstrapData::NotReady, None));
     };
-    let Some(secret) = Api::<Secret>::namespaced(client.clone(), ns)
+    let secret = Api::<Secret>::namespaced(client.clone(), ns)
         .get_opt(&name)
-        .await?
-    else {
-        return Ok((
-            BootstrapData::Invalid(format!(
-                "the bootstrap data Secret {ns}/{name} named by the Machine does not exist (yet)"
-            )),
-            None,
-        ));
-    };
-    Ok(match bootstrap_from_secret(&secret, ns, &name) {
+        .await?;
+    Ok(match bootstrap_from_secret(secret.as_ref(), ns, &name) {
         Ok(data) => (BootstrapData::Ready, Some(data)),
         Err(m) => (BootstrapData::Invalid(m), None),
     })
 }
 
+/// The largest bootstrap data accepted: Kubernetes' own limit on a Secret's
+/// data, so only a Secret stored around the API server's check gets here
+/// with more. The data travels to VMM inside the seed ISO, in base64 chunks
+/// of one script run each: without a bound, one machine's seed could hold a
+/// WinRM connection and the library share for as long as it likes.
+pub const MAX_BOOTSTRAP_DATA_BYTES: usize = 1024 * 1024;
+
 /// The user-data in a bootstrap Secret: key `value`, format `cloud-config`
-/// (the default when `format` is missing).
-pub fn bootstrap_from_secret(secret: &Secret, ns: &str, name: &str) -> Result<Vec<u8>, String> {
+/// (the default when `format` is missing). `None` is a Secret that does not
+/// exist. Every refusal names the Secret and the key, and says what to do.
+pub fn bootstrap_from_secret(
+    secret: Option<&Secret>,
+    ns: &str,
+    name: &str,
+) -> Result<Vec<u8>, String> {
+    let Some(secret) = secret else {
+        return Err(format!(
+            "the bootstrap data Secret {ns}/{name} named by the Machine does not exist (yet); \
+             the bootstrap provider creates it, check its logs if this lasts"
+        ));
+    };
     let data = secret.data.clone().unwrap_or_default();
     let format = data
         .get("format")
@@ -366,15 +376,50 @@ pub fn bootstrap_from_secret(secret: &Secret, ns: &str, name: &str) -> Result<Ve
         }
         other => {
             return Err(format!(
-                "bootstrap data Secret {ns}/{name} has unknown format {other:?}; only cloud-config is supported"
+                "bootstrap data Secret {ns}/{name} has unknown format {:?}; only cloud-config is supported",
+                shorten_lossy(other.as_bytes(), 64)
             ));
         }
     }
     let value = data.get("value").map(|v| v.0.clone()).unwrap_or_default();
-    if value.is_empty() {
+    if value.iter().all(u8::is_ascii_whitespace) {
         return Err(format!(
-            "bootstrap data Secret {ns}/{name} has no (or an empty) key \"value\""
+            "bootstrap data Secret {ns}/{name} has no (or an empty) key \"value\"; the bootstrap provider writes the cloud-config there, check its logs"
         ));
     }
+    if value.len() > MAX_BOOTSTRAP_DATA_BYTES {
+        return Err(format!(
+            "bootstrap data Secret {ns}/{name} key \"value\" holds {} bytes, more than the {} bytes (1 MiB, the Kubernetes Secret limit) a seed may carry; make the bootstrap configuration smaller (files can be fetched at boot or baked into the VM template)",
+            value.len(),
+            MAX_BOOTSTRAP_DATA_BYTES
+        ));
+    }
+    // cloud-init unpacks gzip user-data itself; anything else must be text,
+    // or cloud-init ignores it and the VM boots without ever joining.
+    if !value.starts_with(&[0x1f, 0x8b]) {
+        let problem = match std::str::from_utf8(&value) {
+            Err(e) => Some(format!(
+                "is not UTF-8 text (invalid byte at offset {})",
+                e.valid_up_to()
+            )),
+            Ok(text) => text
+                .find('\0')
+                .map(|at| format!("is binary (a NUL byte at offset {at})")),
+        };
+        if let Some(problem) = problem {
+            return Err(format!(
+                "bootstrap data Secret {ns}/{name} key \"value\" {problem}; cloud-init takes a cloud-config text (or gzip of one) and would ignore it, so the VM would never join: check what wrote the Secret"
+            ));
+        }
+    }
     Ok(value)
+}
+
+/// At most `max` characters of possibly hostile bytes, for a message.
+fn shorten_lossy(bytes: &[u8], max: usize) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}...", &text[..at]),
+        None => text.into_owned(),
+    }
 }
