@@ -229,19 +229,18 @@ async fn sync_placement_labels(
         return Ok(());
     }
     let api: Api<Machine> = Api::namespaced(ctx.client.clone(), &m.namespace().unwrap_or_default());
-    // Server-side apply under our own field manager: CAPI's MachineSet
-    // propagation (another manager) leaves these keys alone.
-    let patch = serde_json::json!({
-        "apiVersion": "cluster.x-k8s.io/v1beta2",
-        "kind": "Machine",
-        "metadata": {"name": m.name_any(), "labels": want},
-    });
+    // A merge patch under our own field manager: CAPI's MachineSet label
+    // propagation (server-side apply, another manager) leaves keys it does
+    // not own alone. Not server-side apply: applying to a Machine deleted
+    // meanwhile would ask to create it (refused, create is not granted),
+    // where a patch simply finds nothing (404, fine).
+    let patch = serde_json::json!({"metadata": {"labels": want}});
+    let params = PatchParams {
+        field_manager: Some(format!("{}-placement", crate::controller::FIELD_MANAGER)),
+        ..PatchParams::default()
+    };
     match api
-        .patch(
-            &m.name_any(),
-            &PatchParams::apply(&format!("{}-placement", crate::controller::FIELD_MANAGER)),
-            &Patch::Apply(&patch),
-        )
+        .patch(&m.name_any(), &params, &Patch::Merge(&patch))
         .await
     {
         Ok(_) => Ok(()),
