@@ -519,6 +519,41 @@ fn updates() -> Vec<Update> {
             expect: Some("disks cannot be removed"),
         },
         Update {
+            what: "growing an existing disk",
+            kind: "ScvmmMachine",
+            mutate: |s| s["disks"][0]["size"] = json!("80Gi"),
+            expect: Some("the disks of an existing VM cannot change"),
+        },
+        Update {
+            what: "capping an existing disk",
+            kind: "ScvmmMachine",
+            mutate: |s| s["disks"][0]["iopsMaximum"] = json!(500),
+            expect: Some("the disks of an existing VM cannot change"),
+        },
+        Update {
+            what: "appending a disk (accepted, as before)",
+            kind: "ScvmmMachine",
+            mutate: |s| {
+                s["disks"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(json!({"size": "10Gi"}))
+            },
+            expect: None,
+        },
+        Update {
+            what: "adding VM options",
+            kind: "ScvmmMachine",
+            mutate: |s| s["vmOptions"] = json!({"enableNestedVirtualization": true}),
+            expect: Some("spec.vmOptions and spec.fibreChannel are applied when the VM is created"),
+        },
+        Update {
+            what: "adding a Fibre Channel adapter",
+            kind: "ScvmmMachine",
+            mutate: |s| s["fibreChannel"] = json!([{"virtualSan": "FabricA"}]),
+            expect: Some("spec.vmOptions and spec.fibreChannel are applied when the VM is created"),
+        },
+        Update {
             what: "changing the tag, description and power-off mode (mutable)",
             kind: "ScvmmMachine",
             mutate: |s| {

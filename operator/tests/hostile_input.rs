@@ -103,6 +103,7 @@ fn request(name: &str) -> CreateVm {
         start_action: None,
         stop_action: None,
         checkpoint_type: None,
+        hardware: Default::default(),
         // The emulator reads the seed only when the guest boots.
         seed_iso: b"CD001 seed".to_vec(),
         seed_iso_name: format!("capi-seed-{id}.iso"),

@@ -236,3 +236,67 @@ async fn addresses_come_from_ipam_claims_and_scvmm_pools_and_are_released() {
     }
     env.kill_controller().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn vm_options_disk_growth_iops_and_fibre_channel_reach_the_vm() {
+    let mut env = Env::start("hwopts").await;
+    env.start_controller();
+    env.create_cluster("c1", PASSWORD).await;
+    let mut spec = machine_spec("10.20.0.51");
+    spec["vmOptions"] = serde_json::json!({
+        "cpuLimitForMigration": true,
+        "cpuLimitFunctionality": false,
+        "enableNestedVirtualization": true,
+    });
+    // Extra disks beside the template's: a copy of the 30 GB image grown
+    // to 40 GiB and capped, and a new disk capped.
+    spec["disks"] = serde_json::json!([
+        {"vhd": "ubuntu-24.04-server-cloudimg-amd64.vhdx", "size": "40Gi", "iopsMaximum": 500},
+        {"size": "20Gi", "iopsMaximum": 1000},
+    ]);
+    spec["fibreChannel"] = serde_json::json!([
+        {"virtualSan": "FabricA", "storageFabricClassification": "Gold FC"},
+    ]);
+    env.create_machine("c1", "m2", spec).await;
+    eventually(
+        &env.api("ScvmmMachine"),
+        "m2",
+        "the ScvmmMachine is provisioned and Ready",
+        T,
+        |v| {
+            v["status"]["initialization"]["provisioned"] == true
+                && condition(v, "Ready").is_some_and(|c| c["status"] == "True")
+        },
+    )
+    .await;
+    {
+        let vmm = env.sim.vmm.lock().unwrap();
+        let vms: Vec<_> = vmm.state().vms.iter().filter(|v| v.name == "m2").collect();
+        assert_eq!(vms.len(), 1, "exactly one VM");
+        let vm = vms[0];
+        assert!(vm.cpu_limit_for_migration);
+        assert!(!vm.cpu_limit_functionality);
+        assert!(vm.nested_virtualization);
+        const GIB: u64 = 1 << 30;
+        // The template's own disk, then ours in spec order.
+        assert_eq!(vm.disks.len(), 3, "{:#?}", vm.disks);
+        assert_eq!(vm.disks[0].iops_maximum, 0);
+        assert_eq!(vm.disks[1].vhd.maximum_size_bytes, 40 * GIB);
+        assert_eq!(vm.disks[1].iops_maximum, 500);
+        assert_eq!(vm.disks[2].vhd.maximum_size_bytes, 20 * GIB);
+        assert_eq!(vm.disks[2].iops_maximum, 1000);
+        assert_eq!(vm.fibre_channel_adapters.len(), 1);
+        let san = vmm
+            .inventory()
+            .fibre_channel_sans
+            .iter()
+            .find(|s| Some(s.id) == vm.fibre_channel_adapters[0].virtual_san)
+            .expect("the adapter is connected");
+        let host = vmm.inventory().host(vm.host.unwrap()).unwrap();
+        assert_eq!(
+            (san.name.as_str(), san.host.as_str()),
+            ("FabricA", host.name.as_str())
+        );
+    }
+    env.kill_controller().await;
+}

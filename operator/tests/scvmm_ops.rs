@@ -9,8 +9,8 @@ use clap::Parser;
 use operator::bootstrap::{DeviceConfig, SeedSpec, build_iso, render};
 use operator::scvmm::script::{self, Operation, ScriptOutput};
 use operator::scvmm::{
-    CreateVm, DiskRequest, DynamicMemoryMb, EndpointConfig, NicRequest, Placement, ScvmmClient,
-    ScvmmError, StopMode, VmInfo, VmSource,
+    CreateVm, DiskFollowUp, DiskRequest, DynamicMemoryMb, EndpointConfig, FibreChannelRequest,
+    HardwareOptions, NicRequest, Placement, ScvmmClient, ScvmmError, StopMode, VmInfo, VmSource,
 };
 use proptest::prelude::*;
 use scvmm_sim::backend::PowerShellBackend;
@@ -114,6 +114,7 @@ fn template_request(instance_id: &str, name: &str) -> CreateVm {
         start_action: None,
         stop_action: None,
         checkpoint_type: None,
+        hardware: HardwareOptions::default(),
         seed_iso: seed_iso(instance_id, name, "10.10.100.77"),
         seed_iso_name: format!("capi-seed-{instance_id}.iso"),
     }
@@ -624,6 +625,263 @@ async fn a_template_vm_lands_in_a_cloud_with_its_extras() {
     assert_eq!(m.disks.len(), 2, "the template's disk and ours");
     assert_eq!(m.cpu_count, 2);
     assert_eq!(m.memory_mb, 4096);
+}
+
+// ---- hardware options, disk growth and IOPS, Fibre Channel -------------------------
+
+const GIB: u64 = 1024 * 1024 * 1024;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn processor_options_reach_the_new_vm() {
+    let rig = rig().await;
+    let id = new_id();
+    let mut req = template_request(&id, "cpu-flags");
+    req.hardware = HardwareOptions {
+        cpu_limit_for_migration: Some(true),
+        cpu_limit_functionality: Some(true),
+        nested_virtualization: Some(true),
+        fibre_channel: vec![],
+    };
+    let vm = rig.client.create_vm(&req).await.unwrap();
+    // Nothing to do after the create job: it starts the VM itself.
+    wait_for(&rig.client, &vm.id, "Running", |v| v.status == "Running").await;
+    {
+        let vmm = rig.sim.vmm.lock().unwrap();
+        let m = &vmm.state().vms[0];
+        assert!(m.cpu_limit_for_migration);
+        assert!(m.cpu_limit_functionality);
+        assert!(m.nested_virtualization);
+    }
+
+    // Left out, VMM's defaults (off) stay.
+    let other = new_id();
+    let vm = rig
+        .client
+        .create_vm(&template_request(&other, "no-flags"))
+        .await
+        .unwrap();
+    let vmm = rig.sim.vmm.lock().unwrap();
+    let m = vmm
+        .state()
+        .vms
+        .iter()
+        .find(|v| v.id.to_string() == vm.id)
+        .unwrap();
+    assert!(!m.cpu_limit_for_migration && !m.cpu_limit_functionality && !m.nested_virtualization);
+}
+
+/// Calls `start_new_vm` as the controller does: whenever the VM is off
+/// and not busy, until it runs. Returns how many runs it took.
+async fn first_start(rig: &Rig, vm_id: &str, instance: &str, disks: &[DiskFollowUp]) -> u32 {
+    let iso = format!("capi-seed-{instance}.iso");
+    let mut runs = 0;
+    loop {
+        let vm = wait_for(&rig.client, vm_id, "not busy", |v| !v.is_busy()).await;
+        if vm.status == "Running" {
+            return runs;
+        }
+        assert_eq!(vm.status, "PowerOff", "{vm:#?}");
+        assert!(runs < 10, "never started: {vm:#?}");
+        rig.client
+            .start_new_vm(vm_id, instance, &iso, disks)
+            .await
+            .unwrap();
+        runs += 1;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_vhd_copy_is_grown_and_disks_capped_before_the_first_start() {
+    let rig = rig().await;
+    let id = new_id();
+    let mut req = template_request(&id, "grown");
+    req.source = VmSource::HardwareProfile {
+        profile: "Ubuntu-HW".into(),
+        generation: Some(2),
+        operating_system: Some("Ubuntu Linux 24.04 (64 bit)".into()),
+    };
+    req.placement = Placement::HostGroup("All Hosts\\Prod\\Rack2".into());
+    req.disks = vec![
+        // The library image is 30 GB.
+        DiskRequest {
+            vhd: Some("ubuntu-24.04-server-cloudimg-amd64.vhdx".into()),
+            size_gb: Some(40),
+            iops_maximum: Some(500),
+            dynamic: true,
+            ..Default::default()
+        },
+        DiskRequest {
+            size_gb: Some(20),
+            dynamic: true,
+            iops_maximum: Some(1000),
+            ..Default::default()
+        },
+        DiskRequest {
+            size_gb: Some(10),
+            dynamic: true,
+            ..Default::default()
+        },
+    ];
+    let follow_ups: Vec<DiskFollowUp> = req
+        .disks
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| d.needs_follow_up())
+        .map(|(index, d)| DiskFollowUp {
+            index,
+            size_gb: d.size_gb.filter(|_| d.vhd.is_some()),
+            iops_maximum: d.iops_maximum,
+        })
+        .collect();
+    assert_eq!(follow_ups.len(), 2);
+    let vm = rig.client.create_vm(&req).await.unwrap();
+    // The create job leaves the VM off: its drives must exist first.
+    let off = wait_for(&rig.client, &vm.id, "created", |v| !v.is_busy()).await;
+    assert_eq!(off.status, "PowerOff");
+    let runs = first_start(&rig, &vm.id, &id, &follow_ups).await;
+    assert_eq!(runs, 4, "grow, cap, cap, start: one change job per run");
+
+    let vmm = rig.sim.vmm.lock().unwrap();
+    let m = &vmm.state().vms[0];
+    assert_eq!(m.disks.len(), 3);
+    assert_eq!(m.disks[0].vhd.name, format!("{id}-disk0.vhdx"));
+    assert_eq!(m.disks[0].vhd.maximum_size_bytes, 40 * GIB);
+    assert_eq!(m.disks[0].iops_maximum, 500);
+    assert_eq!(m.disks[1].vhd.maximum_size_bytes, 20 * GIB);
+    assert_eq!(m.disks[1].iops_maximum, 1000);
+    assert_eq!(m.disks[2].iops_maximum, 0, "no cap asked for");
+    // As VMM shows them to scripts.
+    let drive = vmm
+        .view(scvmm_sim::vmm::ObjectRef::new(
+            scvmm_sim::vmm::ObjectKind::VirtualDiskDrive,
+            m.disks[0].id,
+        ))
+        .unwrap();
+    assert_eq!(format!("{:?}", drive.get("IOPSMaximum")), "Some(Int(500))");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_size_smaller_than_the_vhd_is_refused_before_anything_is_written() {
+    let rig = rig().await;
+    let id = new_id();
+    let mut req = template_request(&id, "shrunk");
+    req.disks = vec![DiskRequest {
+        vhd: Some("ubuntu-24.04-server-cloudimg-amd64.vhdx".into()),
+        size_gb: Some(20),
+        ..Default::default()
+    }];
+    let err = rig.client.create_vm(&req).await.unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("spec.disks[0].size (20 GiB) is smaller than the VHD")
+            && text.contains("at least 30Gi"),
+        "{text}"
+    );
+    let vmm = rig.sim.vmm.lock().unwrap();
+    assert!(vmm.state().vms.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fibre_channel_adapters_connect_to_the_san_on_the_vms_host() {
+    let rig = rig().await;
+    let id = new_id();
+    let mut req = template_request(&id, "fc");
+    req.hardware.fibre_channel = vec![FibreChannelRequest {
+        virtual_san: "FabricA".into(),
+        storage_fabric_classification: Some("Gold FC".into()),
+    }];
+    let vm = rig.client.create_vm(&req).await.unwrap();
+    wait_for(&rig.client, &vm.id, "Running", |v| v.status == "Running").await;
+    {
+        let vmm = rig.sim.vmm.lock().unwrap();
+        let m = &vmm.state().vms[0];
+        assert_eq!(m.fibre_channel_adapters.len(), 1);
+        let fc = &m.fibre_channel_adapters[0];
+        let san = vmm
+            .inventory()
+            .fibre_channel_sans
+            .iter()
+            .find(|s| Some(s.id) == fc.virtual_san)
+            .unwrap();
+        let host = vmm.inventory().host(m.host.unwrap()).unwrap();
+        assert_eq!(san.name, "FabricA");
+        assert_eq!(san.host, host.name, "the SAN of the host VMM chose");
+        assert!(fc.classification.is_some());
+    }
+
+    // Unknown names fail before anything is written, with VMM's 801.
+    for (san, class, what) in [
+        (
+            "FabricZ",
+            None,
+            "HostFibreChannelVirtualSAN object 'FabricZ'",
+        ),
+        (
+            "FabricA",
+            Some("Tin FC"),
+            "StorageFabricClassification object 'Tin FC'",
+        ),
+    ] {
+        let mut req = template_request(&new_id(), "fc-typo");
+        req.hardware.fibre_channel = vec![FibreChannelRequest {
+            virtual_san: san.into(),
+            storage_fabric_classification: class.map(str::to_string),
+        }];
+        let err = rig.client.create_vm(&req).await.unwrap_err();
+        assert!(err.is_not_found(), "{err}");
+        assert!(err.to_string().contains(what), "{err}");
+    }
+    assert_eq!(rig.sim.vmm.lock().unwrap().state().vms.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn disk_and_fibre_channel_requests_are_checked_before_sending() {
+    let rig = rig().await;
+    let bad = |f: &dyn Fn(&mut CreateVm)| {
+        let mut req = template_request(&new_id(), "checked");
+        f(&mut req);
+        req
+    };
+    let cases: Vec<(CreateVm, &str)> = vec![
+        (
+            bad(&|r| {
+                r.disks = vec![DiskRequest {
+                    iops_maximum: Some(-1),
+                    size_gb: Some(1),
+                    ..Default::default()
+                }]
+            }),
+            "iops_maximum -1 is negative",
+        ),
+        (
+            bad(&|r| r.disks = vec![DiskRequest::default()]),
+            "give a VHD to copy, a size for a new disk, or both",
+        ),
+        (
+            bad(&|r| {
+                r.hardware.fibre_channel = vec![FibreChannelRequest::default()];
+            }),
+            "virtual_san is empty",
+        ),
+        (
+            bad(&|r| {
+                r.hardware.fibre_channel = vec![
+                    FibreChannelRequest {
+                        virtual_san: "FabricA".into(),
+                        storage_fabric_classification: None,
+                    };
+                    5
+                ];
+            }),
+            "at most 4",
+        ),
+    ];
+    for (req, what) in cases {
+        let err = rig.client.create_vm(&req).await.unwrap_err();
+        assert!(matches!(err, ScvmmError::Config(_)), "{err}");
+        assert!(err.to_string().contains(what), "{err}");
+    }
+    assert!(rig.sim.vmm.lock().unwrap().state().vms.is_empty());
 }
 
 // ---- errors --------------------------------------------------------------------------

@@ -37,7 +37,10 @@ const REQUIRED_INPUTS: &[(&str, &str)] = &[
     ("winrm", "never ends"),
     ("winrm", "nested"),
     ("winrm", "output"),
-    ("secrets", "everywhere a user without Secret access can look"),
+    (
+        "secrets",
+        "everywhere a user without Secret access can look",
+    ),
     ("secrets", "errors and restarts"),
     ("secrets", "TLS verification"),
     ("secrets", "RBAC"),

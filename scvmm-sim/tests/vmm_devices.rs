@@ -6,13 +6,15 @@ mod vmm_support;
 
 use scvmm_sim::vmm::cmdlets::{
     AdapterQuery, AdapterTarget, DeviceTarget, DiskSourceRequest, DvdMediaRequest, DvdTarget,
-    ExpandDisk, NewDiskDrive, NewDvdDrive, NewHardwareProfile, NewNetworkAdapter, NewVm,
-    ReadLibraryShare, SetCustomPropertyValue, SetDvdDrive, SetNetworkAdapter, SetVm, VmSource,
+    ExpandDisk, NewDiskDrive, NewDvdDrive, NewFibreChannelAdapter, NewHardwareProfile,
+    NewNetworkAdapter, NewVm, ReadLibraryShare, SetCustomPropertyValue, SetDiskDrive, SetDvdDrive,
+    SetNetworkAdapter, SetVm, VmSource,
 };
 use scvmm_sim::vmm::config::OnlineExpand;
 use scvmm_sim::vmm::enums::{BusType, MacAddressType, VhdType, VolumeType};
 use scvmm_sim::vmm::errors::id;
 use scvmm_sim::vmm::specs::VmPropertyChange;
+use scvmm_sim::vmm::{ObjectKind, ObjectRef, Value};
 use scvmm_sim::vmm::{Options, VmState, Vmm};
 use uuid::Uuid;
 use vmm_support::*;
@@ -591,4 +593,248 @@ fn adapter_queries_and_static_mac() {
     new.job_group = Some(g);
     let vm = vmm.new_vm(&new).unwrap().object;
     assert_eq!(vm.adapters[0].vm_network, Some(dev));
+}
+
+// ---- processor options, IOPS caps, named copies, Fibre Channel ---------------
+
+#[test]
+fn new_vm_takes_the_processor_options_and_shows_them() {
+    let (mut vmm, _clock) = vmm();
+    let mut req = new_from_template("flags");
+    req.cpu_limit_for_migration = Some(true);
+    req.cpu_limit_functionality = Some(false);
+    req.enable_nested_virtualization = Some(true);
+    let sub = vmm.new_vm(&req).unwrap();
+    wait(&mut vmm, &sub);
+    let vm = vmm.state().vm(sub.object.id).unwrap().clone();
+    assert!(vm.cpu_limit_for_migration && !vm.cpu_limit_functionality && vm.nested_virtualization);
+    let view = vmm
+        .view(ObjectRef::new(ObjectKind::VirtualMachine, vm.id))
+        .unwrap();
+    assert_eq!(view.get("LimitCPUForMigration"), Some(&Value::Bool(true)));
+    assert_eq!(view.get("LimitCPUFunctionality"), Some(&Value::Bool(false)));
+    assert_eq!(
+        view.get("ExposeVirtualizationExtensions"),
+        Some(&Value::Bool(true))
+    );
+    // Left out: off, as in VMM.
+    let plain = create_off(&mut vmm, "plain");
+    let vm = vmm.state().vm(plain).unwrap();
+    assert!(
+        !vm.cpu_limit_for_migration && !vm.cpu_limit_functionality && !vm.nested_virtualization
+    );
+}
+
+#[test]
+fn set_disk_drive_caps_iops_on_a_running_vm() {
+    let (mut vmm, _clock) = vmm();
+    let id = create_running(&mut vmm, "capped");
+    let drive = vmm.state().vm(id).unwrap().disks[0].id;
+    let sub = vmm
+        .set_disk_drive(&SetDiskDrive {
+            drive,
+            iops_maximum: Some(750),
+        })
+        .unwrap();
+    assert_eq!(sub.object.device.iops_maximum, 750);
+    assert_eq!(
+        sub.job.as_ref().unwrap().name,
+        "Change properties of virtual disk drive"
+    );
+    assert_eq!(
+        vmm.state().vm(id).unwrap().status,
+        VmState::Running,
+        "a live change"
+    );
+    wait(&mut vmm, &sub);
+    let view = vmm
+        .view(ObjectRef::new(ObjectKind::VirtualDiskDrive, drive))
+        .unwrap();
+    assert_eq!(view.get("IOPSMaximum"), Some(&Value::Int(750)));
+    // 0 lifts the cap.
+    let sub = vmm
+        .set_disk_drive(&SetDiskDrive {
+            drive,
+            iops_maximum: Some(0),
+        })
+        .unwrap();
+    wait(&mut vmm, &sub);
+    assert_eq!(vmm.state().vm(id).unwrap().disks[0].iops_maximum, 0);
+    let err = vmm
+        .set_disk_drive(&SetDiskDrive {
+            drive: Uuid::from_u128(7),
+            iops_maximum: Some(1),
+        })
+        .unwrap_err();
+    assert_eq!(err.id, id::NOT_FOUND);
+}
+
+#[test]
+fn a_library_copy_takes_the_file_name_it_is_given() {
+    let (mut vmm, _clock) = vmm();
+    let g = Uuid::from_u128(77);
+    vmm.new_disk_drive(&NewDiskDrive {
+        target: DeviceTarget::JobGroup(g),
+        bus_type: BusType::SCSI,
+        bus: 0,
+        lun: 3,
+        volume_type: VolumeType::None,
+        source: DiskSourceRequest::VhdAs {
+            vhd: "ubuntu-24.04-server-cloudimg-amd64.vhdx".into(),
+            file_name: "node-1-disk0.vhdx".into(),
+        },
+    })
+    .unwrap();
+    let mut req = new_from_template("named");
+    req.job_group = Some(g);
+    let sub = vmm.new_vm(&req).unwrap();
+    wait(&mut vmm, &sub);
+    let vm = vmm.state().vm(sub.object.id).unwrap();
+    let copy = vm.disks.iter().find(|d| d.lun == 3).unwrap();
+    assert_eq!(copy.vhd.name, "node-1-disk0.vhdx");
+    assert!(copy.vhd.location.ends_with("\\named\\node-1-disk0.vhdx"));
+    assert_eq!(copy.vhd.maximum_size_bytes, 30 * GIB, "the image's size");
+    // Growing it works like any copy.
+    let drive = copy.id;
+    let sub = vmm.expand_disk(&ExpandDisk { drive, size_gb: 45 }).unwrap();
+    wait(&mut vmm, &sub);
+    assert_eq!(sub.object.name, "node-1-disk0.vhdx");
+    assert_eq!(sub.object.maximum_size_bytes, 45 * GIB);
+    let err = vmm
+        .new_disk_drive(&NewDiskDrive {
+            target: DeviceTarget::JobGroup(g),
+            bus_type: BusType::SCSI,
+            bus: 0,
+            lun: 4,
+            volume_type: VolumeType::None,
+            source: DiskSourceRequest::VhdAs {
+                vhd: "ubuntu-24.04-server-cloudimg-amd64.vhdx".into(),
+                file_name: " ".into(),
+            },
+        })
+        .unwrap_err();
+    assert_eq!(err.id, id::INVALID_PARAMETER);
+}
+
+#[test]
+fn fibre_channel_adapters_bind_to_the_san_on_the_vms_host() {
+    let (mut vmm, _clock) = vmm();
+    let classes = vmm.get_fabric_classifications(Some("gold*"));
+    assert_eq!(classes.len(), 1);
+    let on_hv01 = vmm
+        .get_fibre_channel_sans(Some(&HOST.into()), None)
+        .unwrap();
+    assert_eq!(on_hv01.len(), 1);
+    assert_eq!(
+        vmm.get_fibre_channel_sans(None, Some("FabricA"))
+            .unwrap()
+            .len(),
+        4
+    );
+    // Another host's SAN object stands for the fabric's SAN of that name.
+    let on_hv02 = vmm
+        .get_fibre_channel_sans(Some(&"hv02.contoso.com".into()), None)
+        .unwrap();
+    let g = Uuid::from_u128(99);
+    let staged = vmm
+        .new_fibre_channel_adapter(&NewFibreChannelAdapter {
+            target: DeviceTarget::JobGroup(g),
+            virtual_san: Some(on_hv02[0].id.into()),
+            classification: Some("Gold FC".into()),
+        })
+        .unwrap();
+    assert!(staged.is_none(), "staging creates nothing");
+    let mut req = new_from_template("fc");
+    req.job_group = Some(g);
+    let sub = vmm.new_vm(&req).unwrap();
+    wait(&mut vmm, &sub);
+    let vm = vmm.state().vm(sub.object.id).unwrap().clone();
+    assert_eq!(vm.fibre_channel_adapters.len(), 1);
+    assert_eq!(
+        vm.fibre_channel_adapters[0].virtual_san,
+        Some(on_hv01[0].id)
+    );
+    assert_eq!(
+        vm.fibre_channel_adapters[0].classification,
+        Some(classes[0].id)
+    );
+    let view = vmm
+        .view(ObjectRef::new(ObjectKind::VirtualMachine, vm.id))
+        .unwrap();
+    assert!(matches!(
+        view.get("VirtualFibreChannelAdapters"),
+        Some(Value::Array(a)) if a.len() == 1
+    ));
+    let adapter = vmm
+        .view(ObjectRef::new(
+            ObjectKind::VirtualFibreChannelAdapter,
+            vm.fibre_channel_adapters[0].id,
+        ))
+        .unwrap();
+    assert_eq!(
+        adapter.get("VirtualFibreChannelSAN"),
+        Some(&Value::Ref(ObjectRef::new(
+            ObjectKind::FibreChannelSan,
+            on_hv01[0].id
+        )))
+    );
+
+    // Unknown names are VMM's 801; a bare SAN name shared by four hosts
+    // is ambiguous (12416): pass the object.
+    for (san, class, want) in [
+        (Some("FabricZ"), None, id::NOT_FOUND),
+        (None, Some("Tin FC"), id::NOT_FOUND),
+        (Some("FabricA"), None, id::INVALID_PARAMETER),
+    ] {
+        let err = vmm
+            .new_fibre_channel_adapter(&NewFibreChannelAdapter {
+                target: DeviceTarget::JobGroup(g),
+                virtual_san: san.map(Into::into),
+                classification: class.map(Into::into),
+            })
+            .unwrap_err();
+        assert_eq!(err.id, want, "{san:?} {class:?}: {err:?}");
+    }
+
+    // A host without the fabric cannot take the VM.
+    vmm.new_fibre_channel_adapter(&NewFibreChannelAdapter {
+        target: DeviceTarget::JobGroup(g),
+        virtual_san: None,
+        classification: Some("Gold FC".into()),
+    })
+    .unwrap();
+    let mut dev = NewVm::new(
+        "fc-dev",
+        VmSource::Template {
+            template: TEMPLATE.into(),
+            host: "hv05.contoso.com".into(),
+            path: None,
+        },
+    );
+    dev.job_group = Some(g);
+    let err = vmm.new_vm(&dev).unwrap_err();
+    assert_eq!(err.id, id::NO_SUITABLE_HOST);
+    assert!(format!("{err:?}").contains("no virtual Fibre Channel SAN classified Gold FC"));
+
+    // Added to an existing VM: powered off only, as Hyper-V wants.
+    let running = create_running(&mut vmm, "fc-hot");
+    let err = vmm
+        .new_fibre_channel_adapter(&NewFibreChannelAdapter {
+            target: DeviceTarget::Vm(running.into()),
+            virtual_san: Some(on_hv01[0].id.into()),
+            classification: None,
+        })
+        .unwrap_err();
+    assert_eq!(err.id, id::HARDWARE_CHANGE_NEEDS_POWEROFF);
+    let off = create_off(&mut vmm, "fc-cold");
+    let sub = vmm
+        .new_fibre_channel_adapter(&NewFibreChannelAdapter {
+            target: DeviceTarget::Vm(off.into()),
+            virtual_san: Some(on_hv01[0].id.into()),
+            classification: None,
+        })
+        .unwrap()
+        .unwrap();
+    wait(&mut vmm, &sub);
+    assert_eq!(vmm.state().vm(off).unwrap().fibre_channel_adapters.len(), 1);
 }

@@ -383,3 +383,49 @@ try { Get-SCVirtualMachine -ID ([guid]::NewGuid()) -ErrorAction Stop } catch { "
     );
     assert_eq!(run.errors.len(), 1, "{:?}", run.errors);
 }
+
+#[test]
+fn fibre_channel_processor_options_and_iops_through_the_cmdlets() {
+    let mut r = rig_with(Latencies::instant());
+    let run = r.run(
+        r#"
+$ErrorActionPreference = 'Stop'
+$jg = [guid]::NewGuid()
+$class = Get-SCStorageFabricClassification -Name 'Gold FC'
+$vmHost = Get-SCVMHost -ComputerName 'hv01.contoso.com'
+$san = Get-SCVMHostFibreChannelVirtualSAN -VMHost $vmHost | Where-Object { $_.Name -eq 'FabricA' }
+"san:$($san.Name):$($san.VMHost.Name):$($san.StorageFabricClassification.Name)"
+New-SCVirtualFibreChannelAdapter -JobGroup $jg -VirtualFibreChannelSAN $san -StorageFabricClassification $class | Out-Null
+$vhd = Get-SCVirtualHardDisk -All | Where-Object { $_.Name -eq 'ubuntu-24.04-server-cloudimg-amd64.vhdx' }
+New-SCVirtualDiskDrive -JobGroup $jg -SCSI -Bus 0 -LUN 4 -VirtualHardDisk $vhd -FileName 'm1-disk0.vhdx' | Out-Null
+$vm = New-SCVirtualMachine -Name 'fc01' -VMTemplate 'Ubuntu 24.04' -VMHost $vmHost -JobGroup $jg -CPULimitForMigration $true -CPULimitFunctionality $false -EnableNestedVirtualization $true
+"cpu:$($vm.LimitCPUForMigration):$($vm.LimitCPUFunctionality):$($vm.ExposeVirtualizationExtensions)"
+$fc = @($vm.VirtualFibreChannelAdapters)
+"fc:$($fc.Count):$($fc[0].VirtualFibreChannelSAN.Name):$($fc[0].StorageFabricClassification.Name)"
+$drive = @($vm.VirtualDiskDrives) | Where-Object { $_.VirtualHardDisk.Name -eq 'm1-disk0.vhdx' }
+Expand-SCVirtualDiskDrive -VirtualDiskDrive $drive -VirtualHardDiskSizeGB 50 | Out-Null
+Set-SCVirtualDiskDrive -VirtualDiskDrive $drive -IOPSMaximum 900 | Out-Null
+$drive = @((Get-SCVirtualMachine -ID $vm.ID).VirtualDiskDrives) | Where-Object { $_.VirtualHardDisk.Name -eq 'm1-disk0.vhdx' }
+"disk:$($drive.IOPSMaximum):$($drive.VirtualHardDisk.MaximumSize / 1GB)"
+try {
+    Get-SCStorageFabricClassification | Where-Object { $_.Name -eq 'Tin FC' } | Out-Null
+    New-SCVirtualFibreChannelAdapter -JobGroup $jg -StorageFabricClassification 'Tin FC' | Out-Null
+} catch {
+    "missing:$(([string]$_.FullyQualifiedErrorId).Split(',')[0])"
+}
+try {
+    Expand-SCVirtualDiskDrive -VirtualDiskDrive $drive -VirtualHardDiskSizeGB 10 | Out-Null
+} catch {
+    "shrink:$(([string]$_.FullyQualifiedErrorId).Split(',')[0])"
+}
+"#,
+    );
+    assert!(run.errors.is_empty(), "{:?}\n{}", run.errors, run.out);
+    let l = lines(&run.out);
+    assert_eq!(l[0], "san:FabricA:hv01.contoso.com:Gold FC", "{}", run.out);
+    assert_eq!(l[1], "cpu:True:False:True");
+    assert_eq!(l[2], "fc:1:FabricA:Gold FC");
+    assert_eq!(l[3], "disk:900:50");
+    assert_eq!(l[4], "missing:801");
+    assert_eq!(l[5], "shrink:9108");
+}

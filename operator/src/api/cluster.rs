@@ -168,7 +168,9 @@ pub struct ScvmmServer {
 
     /// Name of the VMM server passed to `Get-SCVMMServer`, when the WinRM
     /// endpoint is a jump host rather than the VMM server itself. Default:
-    /// the endpoint's host.
+    /// `localhost`: without this field the WinRM endpoint is taken to be
+    /// the VMM server itself, so the scripts connect to the VMM service on
+    /// the machine they run on (no second hop for the credentials).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 253))]
     pub vmm_server: Option<String>,

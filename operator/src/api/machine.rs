@@ -96,6 +96,10 @@ use std::collections::BTreeMap;
     .message("spec.vmId is set once by the controller and cannot be changed or removed"))]
 #[x_kube(validation = kube::core::Rule::new("!has(oldSelf.disks) || (has(self.disks) && size(self.disks) >= size(oldSelf.disks))")
     .message("disks cannot be removed from an existing VM; roll a new template instead"))]
+#[x_kube(validation = kube::core::Rule::new("!has(oldSelf.disks) || (has(self.disks) && oldSelf.disks.all(d, d in self.disks))")
+    .message("the disks of an existing VM cannot change (size, vhd, iopsMaximum and the rest are applied when the VM is created); roll a new template instead"))]
+#[x_kube(validation = kube::core::Rule::new("has(self.vmOptions) == has(oldSelf.vmOptions) && has(self.fibreChannel) == has(oldSelf.fibreChannel)")
+    .message("spec.vmOptions and spec.fibreChannel are applied when the VM is created and cannot be added or removed afterwards; create a new ScvmmMachineTemplate and roll the MachineDeployment"))]
 #[x_kube(validation = kube::core::Rule::new("has(self.vmName) == has(oldSelf.vmName) && has(self.cloud) == has(oldSelf.cloud) && has(self.hostGroup) == has(oldSelf.hostGroup) && has(self.vmTemplate) == has(oldSelf.vmTemplate) && has(self.hardwareProfile) == has(oldSelf.hardwareProfile) && has(self.memory) == has(oldSelf.memory) && has(self.dynamicMemory) == has(oldSelf.dynamicMemory) && has(self.network) == has(oldSelf.network)")
     .message("the VM's placement, source, memory and network settings cannot be added or removed after creation; create a new ScvmmMachineTemplate and roll the MachineDeployment"))]
 pub struct ScvmmMachineSpec {
@@ -204,9 +208,12 @@ pub struct ScvmmMachineSpec {
     #[x_kube(validation = kube::core::Rule::new("self == oldSelf").message("spec.network cannot change on an existing VM; roll a new template instead"))]
     pub network: Option<Network>,
 
-    /// Virtual Fibre Channel adapters.
+    /// Virtual Fibre Channel adapters (at most 4, Hyper-V's limit), added
+    /// by the create job (`New-SCVirtualFibreChannelAdapter -JobGroup`).
+    /// Cannot change on an existing VM.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 4))]
+    #[x_kube(validation = kube::core::Rule::new("self == oldSelf").message("spec.fibreChannel cannot change on an existing VM; roll a new template instead"))]
     pub fibre_channel: Vec<FibreChannelAdapter>,
 
     /// VMM availability sets (anti-affinity across hosts of a cluster).
@@ -233,8 +240,10 @@ pub struct ScvmmMachineSpec {
     #[schemars(length(max = 1024))]
     pub description: Option<String>,
 
-    /// VM options passed to `New-SCVirtualMachine`.
+    /// VM options passed to `New-SCVirtualMachine`. Cannot change on an
+    /// existing VM.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = kube::core::Rule::new("self == oldSelf").message("spec.vmOptions cannot change on an existing VM; roll a new template instead"))]
     pub vm_options: Option<VmOptions>,
 
     /// How the VM is stopped before it is removed. `TrySoft` (the default)
@@ -278,8 +287,10 @@ pub struct DynamicMemory {
 #[x_kube(validation = kube::core::Rule::new("has(self.size) || has(self.vhd)")
     .message("a disk needs a size (a new empty disk) or a vhd (a copy of a library disk), or both to grow the copy"))]
 pub struct Disk {
-    /// Size as a quantity (`40Gi`). For a `vhd` copy, the disk is grown to
-    /// this size if it is larger than the image.
+    /// Size as a quantity (`40Gi`), rounded up to whole GiB. With `vhd`, the copy is
+    /// grown to this size (`Expand-SCVirtualDiskDrive`) before the VM first
+    /// starts; a size smaller than the image is refused when the VM is
+    /// created (VMM cannot shrink a disk).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[x_kube(validation = kube::core::Rule::new("isQuantity(self) && quantity(self).compareTo(quantity('1Gi')) >= 0 && quantity(self).compareTo(quantity('64Ti')) <= 0")
         .message("disk size must be a quantity between 1Gi and 64Ti, for example 40Gi"))]
@@ -299,7 +310,11 @@ pub struct Disk {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 256))]
     pub storage_qos_policy: Option<String>,
-    /// Maximum normalized IOPS of the disk (Hyper-V storage QoS); 0 means no limit.
+    /// Maximum normalized IOPS of the disk (Hyper-V storage QoS); 0 means
+    /// no limit. Set with `Set-SCVirtualDiskDrive -IOPSMaximum` once the VM
+    /// exists and before it first starts (VMM takes it only on an existing
+    /// drive), so such a VM is created powered off and started after the
+    /// change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[serde(rename = "iopsMaximum")]
     #[schemars(range(min = 0, max = 1_000_000_000))]
@@ -310,10 +325,15 @@ pub struct Disk {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FibreChannelAdapter {
-    /// Virtual SAN on the host to connect to.
+    /// Name of the hosts' virtual Fibre Channel SAN to connect to
+    /// (`Get-SCVMHostFibreChannelVirtualSAN`); the adapter connects to the
+    /// SAN of that name on the host the VM is placed on. An unknown name
+    /// fails the creation with VMM error 801.
     #[schemars(length(min = 1, max = 256))]
     pub virtual_san: String,
-    /// VMM storage fabric classification used to pick the SAN.
+    /// VMM storage fabric classification (`Get-SCStorageFabricClassification`)
+    /// the SAN must carry. An unknown name fails the creation with VMM
+    /// error 801.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 256))]
     pub storage_fabric_classification: Option<String>,
@@ -434,13 +454,16 @@ pub struct VmOptions {
     /// Kubernetes nodes; VMM's own default is Production.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checkpoint_type: Option<CheckpointType>,
-    /// Limit CPU features so the VM can live-migrate between host generations.
+    /// Limit CPU features so the VM can live-migrate between host
+    /// generations (`New-SCVirtualMachine -CPULimitForMigration`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_limit_for_migration: Option<bool>,
-    /// Limit the processor to an older feature set (for very old guests).
+    /// Limit the processor to an older feature set, for very old guests
+    /// (`New-SCVirtualMachine -CPULimitFunctionality`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_limit_functionality: Option<bool>,
-    /// Expose virtualization extensions to the guest.
+    /// Expose virtualization extensions to the guest
+    /// (`New-SCVirtualMachine -EnableNestedVirtualization`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enable_nested_virtualization: Option<bool>,
 }
@@ -498,8 +521,8 @@ pub struct ScvmmMachineStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure_domain: Option<String>,
 
-    /// Conditions: `Ready` (summary), `VMProvisioned`,
-    /// `BootstrapDataDelivered`, `ScvmmAvailable`, `Paused`.
+    /// Conditions: `Ready` (summary), `VMProvisioned`, `ScvmmAvailable`,
+    /// `Paused`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[x_kube(merge_strategy = ListMerge::Map(vec!["type".into()]))]
     pub conditions: Vec<Condition>,

@@ -4,8 +4,8 @@
 use crate::scvmm::error::ScvmmError;
 use crate::scvmm::script::{self, Operation, ScriptOutput};
 use crate::scvmm::types::{
-    ClusterInfo, CreateVm, DomainQuery, EndpointConfig, IpGrant, JobInfo, Placement, ServerInfo,
-    StopMode, VmInfo, VmSource,
+    ClusterInfo, CreateVm, DiskFollowUp, DomainQuery, EndpointConfig, IpGrant, JobInfo, Placement,
+    ServerInfo, StopMode, VmInfo, VmSource,
 };
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -134,26 +134,47 @@ fn check_create(req: &CreateVm) -> Result<(), ScvmmError> {
     }
     for (i, d) in req.disks.iter().enumerate() {
         match (&d.vhd, d.size_gb) {
-            (Some(_), Some(_)) => {
+            (None, None) => {
                 return Err(config_error(format!(
-                    "disk {i}: give either a VHD or a size, not both (growing a copied VHD \
-                     needs Expand-SCVirtualDiskDrive once the VM exists)"
+                    "disk {i}: give a VHD to copy, a size for a new disk, or both to grow the copy"
                 )));
             }
-            (None, None) => {
-                return Err(config_error(format!("disk {i}: give a VHD or a size")));
-            }
-            (None, Some(gb)) if gb == 0 || gb.saturating_mul(1024) > i32::MAX as u64 => {
+            // Expand-SCVirtualDiskDrive takes whole GB as an Int32, and a
+            // new disk's size travels in MB as an Int32.
+            (_, Some(gb)) if gb == 0 || gb.saturating_mul(1024) > i32::MAX as u64 => {
                 return Err(config_error(format!(
-                    "disk {i}: size {gb} GB is out of range"
+                    "disk {i}: size {gb} GB is out of range (1 GB to 2 PB)"
                 )));
             }
             _ => {}
         }
-        if d.iops_maximum.is_some() {
+        if let Some(iops) = d.iops_maximum
+            && iops < 0
+        {
             return Err(config_error(format!(
-                "disk {i}: iops_maximum cannot be set at creation (VMM sets it with \
-                 Set-SCVirtualDiskDrive on an existing VM); use a storage QoS policy"
+                "disk {i}: iops_maximum {iops} is negative; give 0 for no limit"
+            )));
+        }
+    }
+    // Hyper-V gives a VM at most four virtual Fibre Channel adapters.
+    if req.hardware.fibre_channel.len() > 4 {
+        return Err(config_error(format!(
+            "{} Fibre Channel adapters asked for; Hyper-V allows at most 4 per VM",
+            req.hardware.fibre_channel.len()
+        )));
+    }
+    for (i, f) in req.hardware.fibre_channel.iter().enumerate() {
+        if f.virtual_san.trim().is_empty() {
+            return Err(config_error(format!(
+                "Fibre Channel adapter {i}: virtual_san is empty; name the hosts' virtual SAN"
+            )));
+        }
+        if f.storage_fabric_classification
+            .as_deref()
+            .is_some_and(|c| c.trim().is_empty())
+        {
+            return Err(config_error(format!(
+                "Fibre Channel adapter {i}: storage_fabric_classification is empty; name one or leave it out"
             )));
         }
     }
@@ -447,6 +468,9 @@ impl ScvmmClient {
     }
 
     /// Creates the machine's VM, or adopts the one that carries its marker.
+    /// The create job starts the VM, except when a disk is still to be
+    /// grown or capped ([`crate::scvmm::DiskRequest::needs_follow_up`]): that VM is left
+    /// powered off for [`ScvmmClient::start_new_vm`].
     ///
     /// One script run when the seed fits into the create script with
     /// everything else (seeds up to about 115 KiB). A larger seed is split:
@@ -563,19 +587,44 @@ impl ScvmmClient {
         Self::vm_result(op, value)
     }
 
-    /// Starts a VM and deletes the library copy of its seed in the same run:
-    /// VMM copied the ISO to the host when it created the VM, so the
-    /// bootstrap data need not stay in the library while the guest boots.
-    pub async fn start_vm_and_remove_seed(
+    /// The first start of a machine's VM, which also deletes the library
+    /// copy of its seed: VMM copied the ISO to the host when it created the
+    /// VM, so the bootstrap data need not stay in the library while the
+    /// guest boots.
+    ///
+    /// With `disks` (a VM that `create_vm` left powered off because a disk
+    /// is grown or capped), a run that finds a disk not yet as asked starts
+    /// that change as a job and leaves the VM off; call again once the VM
+    /// is no longer busy. The run that finds nothing to change starts the
+    /// VM.
+    pub async fn start_new_vm(
         &self,
         vm_id: &str,
+        instance_id: &str,
         iso_name: &str,
+        disks: &[DiskFollowUp],
     ) -> Result<VmInfo, ScvmmError> {
         check_guid("VM ID", vm_id)?;
+        check_guid("instance_id", instance_id)?;
         check_iso_name(iso_name)?;
         let op = Operation::StartVm;
         let mut params = vm_params(vm_id);
         params.insert("isoPath".into(), self.seed_path(iso_name).into());
+        if !disks.is_empty() {
+            params.insert("instanceId".into(), instance_id.into());
+            params.insert(
+                "disks".into(),
+                Value::Array(
+                    disks
+                        .iter()
+                        .map(|d| {
+                            json!({"index": d.index, "sizeGb": d.size_gb,
+                                   "iopsMaximum": d.iops_maximum})
+                        })
+                        .collect(),
+                ),
+            );
+        }
         let value = self.run(op, params).await?;
         Self::vm_result(op, value)
     }

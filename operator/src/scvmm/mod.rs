@@ -34,7 +34,8 @@ pub mod types;
 pub use client::{MAX_SCRIPT_PAYLOAD_BYTES, ScvmmClient};
 pub use error::ScvmmError;
 pub use types::{
-    AdapterInfo, CLUSTER_PROPERTY, ClusterInfo, CreateVm, DiskRequest, DomainCheck, DomainQuery,
-    DynamicMemoryMb, EndpointConfig, IpGrant, JobInfo, MARKER_DESCRIPTION_PREFIX, MARKER_PROPERTY,
-    MarkedVm, NicRequest, Placement, ServerInfo, StopMode, VmInfo, VmSource, VmmErrorInfo,
+    AdapterInfo, CLUSTER_PROPERTY, ClusterInfo, CreateVm, DiskFollowUp, DiskRequest, DomainCheck,
+    DomainQuery, DynamicMemoryMb, EndpointConfig, FibreChannelRequest, HardwareOptions, IpGrant,
+    JobInfo, MARKER_DESCRIPTION_PREFIX, MARKER_PROPERTY, MarkedVm, NicRequest, Placement,
+    ServerInfo, StopMode, VmInfo, VmSource, VmmErrorInfo,
 };

@@ -217,6 +217,7 @@ pub fn create_document(
                 "dynamic": d.dynamic,
                 "volumeType": d.volume_type,
                 "storageQosPolicy": d.storage_qos_policy,
+                "iopsMaximum": d.iops_maximum,
             })
         })
         .collect();
@@ -264,6 +265,13 @@ pub fn create_document(
         "startAction": req.start_action,
         "stopAction": req.stop_action,
         "checkpointType": req.checkpoint_type,
+        "cpuLimitForMigration": req.hardware.cpu_limit_for_migration,
+        "cpuLimitFunctionality": req.hardware.cpu_limit_functionality,
+        "nestedVirtualization": req.hardware.nested_virtualization,
+        "fibreChannel": req.hardware.fibre_channel.iter().map(|f| json!({
+            "virtualSan": f.virtual_san,
+            "classification": f.storage_fabric_classification,
+        })).collect::<Vec<_>>(),
         "seed": {
             "folder": folder,
             "name": req.seed_iso_name,

@@ -103,7 +103,9 @@ pub struct DynamicMemoryMb {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DiskRequest {
-    /// Size of a new blank disk in GB (not allowed together with `vhd`).
+    /// Size in GB: of a new blank disk, or, with `vhd`, the size the copy
+    /// is grown to (`Expand-SCVirtualDiskDrive`) before the VM first
+    /// starts. Smaller than the VHD is refused: VMM cannot shrink a disk.
     pub size_gb: Option<u64>,
     /// A library VHD/VHDX (by name) to copy.
     pub vhd: Option<String>,
@@ -114,9 +116,58 @@ pub struct DiskRequest {
     pub volume_type: Option<String>,
     /// A VMM storage QoS policy (by name).
     pub storage_qos_policy: Option<String>,
-    /// Per-disk IOPS cap. Not supported at creation (VMM sets it with
-    /// `Set-SCVirtualDiskDrive` after the VM exists): rejected.
+    /// Per-disk IOPS cap (Hyper-V storage QoS; 0 removes it). VMM takes it
+    /// only on an existing drive (`Set-SCVirtualDiskDrive -IOPSMaximum`),
+    /// so it is applied after the create job, before the VM first starts.
     pub iops_maximum: Option<i64>,
+}
+
+impl DiskRequest {
+    /// Whether the disk needs a change once the VM exists: a grown copy
+    /// or an IOPS cap. Such a VM is created powered off and the changes
+    /// are made by [`crate::scvmm::ScvmmClient::start_new_vm`].
+    pub fn needs_follow_up(&self) -> bool {
+        self.iops_maximum.is_some() || (self.vhd.is_some() && self.size_gb.is_some())
+    }
+}
+
+/// What a disk of a new VM must look like before its first start (see
+/// [`DiskRequest::needs_follow_up`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DiskFollowUp {
+    /// The disk's position in [`CreateVm::disks`] (the create script names
+    /// its VHD `<instance id>-disk<index>.<vhdx|vhd>`, which is how the
+    /// drive is found again).
+    pub index: usize,
+    /// Grow the VHD to this many GB when it is smaller.
+    pub size_gb: Option<u64>,
+    /// Set this IOPS cap.
+    pub iops_maximum: Option<i64>,
+}
+
+/// A virtual Fibre Channel adapter.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FibreChannelRequest {
+    /// The hosts' virtual SAN (by name; each host of the fabric has one).
+    pub virtual_san: String,
+    /// A VMM storage fabric classification (by name) the SAN must carry.
+    pub storage_fabric_classification: Option<String>,
+}
+
+/// Processor and Fibre Channel settings passed to the create job.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HardwareOptions {
+    /// `New-SCVirtualMachine -CPULimitForMigration`.
+    pub cpu_limit_for_migration: Option<bool>,
+    /// `New-SCVirtualMachine -CPULimitFunctionality`.
+    pub cpu_limit_functionality: Option<bool>,
+    /// `New-SCVirtualMachine -EnableNestedVirtualization`.
+    pub nested_virtualization: Option<bool>,
+    /// Virtual Fibre Channel adapters, staged in the create job group.
+    pub fibre_channel: Vec<FibreChannelRequest>,
 }
 
 /// A network adapter.
@@ -181,6 +232,8 @@ pub struct CreateVm {
     pub stop_action: Option<String>,
     /// `Disabled`, `Production`, `ProductionOnly`, `Standard`.
     pub checkpoint_type: Option<String>,
+    /// Processor flags and Fibre Channel adapters.
+    pub hardware: HardwareOptions,
     /// The NoCloud seed ISO.
     pub seed_iso: Vec<u8>,
     /// Its file name in the library folder, e.g. `<instance-id>.iso`.
@@ -207,6 +260,7 @@ impl std::fmt::Debug for CreateVm {
             .field("start_action", &self.start_action)
             .field("stop_action", &self.stop_action)
             .field("checkpoint_type", &self.checkpoint_type)
+            .field("hardware", &self.hardware)
             .field("seed_iso", &format_args!("<{} bytes>", self.seed_iso.len()))
             .field("seed_iso_name", &self.seed_iso_name)
             .finish()

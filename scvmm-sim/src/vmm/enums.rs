@@ -326,6 +326,12 @@ vmm_enum! {
         VMConfiguration = 21,
         /// VMM server.
         VMMManagedComputer = 22,
+        /// Storage fabric classification.
+        StorageFabricClassification = 23,
+        /// Virtual Fibre Channel SAN of a host.
+        HostFibreChannelVirtualSAN = 24,
+        /// Virtual Fibre Channel adapter.
+        VirtualFibreChannelAdapter = 25,
     }
 }
 

@@ -18,9 +18,9 @@ use super::ids::stable_id;
 use super::objects::library::join_path;
 use super::objects::{
     Cidr, Cloud, CloudCapacity, CustomPropertyDef, DiskSpec, DvdSpec, DynamicMemory,
-    HardwareProfile, Host, HostCluster, HostGroup, LibraryShare, LogicalNetwork, NicSpec,
-    ROOT_HOST_GROUP, ServerInfo, StaticIpPool, Template, User, VirtualHardDisk, VmNetwork,
-    VmSubnet, path_is_under,
+    FibreChannelSan, HardwareProfile, Host, HostCluster, HostGroup, LibraryShare, LogicalNetwork,
+    NicSpec, ROOT_HOST_GROUP, ServerInfo, StaticIpPool, StorageFabricClassification, Template,
+    User, VirtualHardDisk, VmNetwork, VmSubnet, path_is_under,
 };
 
 /// The range VMM hands static MAC addresses out of.
@@ -109,6 +109,12 @@ pub struct Inventory {
     /// Static MAC address pool.
     #[serde(default)]
     pub mac_pool: MacPool,
+    /// Storage fabric classifications.
+    #[serde(default)]
+    pub storage_fabric_classifications: Vec<StorageFabricClassification>,
+    /// Virtual Fibre Channel SANs on the hosts.
+    #[serde(default)]
+    pub fibre_channel_sans: Vec<FibreChannelSan>,
 }
 
 /// Case-insensitive name equality, as VMM compares names.
@@ -243,6 +249,16 @@ impl Inventory {
         for c in &mut self.custom_properties {
             fill_id(&mut c.id, "customproperty", &c.name);
         }
+        for c in &mut self.storage_fabric_classifications {
+            fill_id(&mut c.id, "fabricclassification", &c.name);
+        }
+        for s in &mut self.fibre_channel_sans {
+            fill_id(
+                &mut s.id,
+                "fibrechannelsan",
+                &format!("{}\\{}", s.host, s.name),
+            );
+        }
     }
 
     /// Checks that every reference resolves and ids are unique.
@@ -293,6 +309,25 @@ impl Inventory {
                 && self.host_cluster_by_name(c).is_none()
             {
                 problems.push(format!("host {}: no host cluster {c}", h.name));
+            }
+        }
+        for san in &self.fibre_channel_sans {
+            if !self.hosts.iter().any(|h| same_name(&h.name, &san.host)) {
+                problems.push(format!(
+                    "Fibre Channel SAN {}: no host {}",
+                    san.name, san.host
+                ));
+            }
+            if let Some(c) = &san.classification
+                && !self
+                    .storage_fabric_classifications
+                    .iter()
+                    .any(|k| same_name(&k.name, c))
+            {
+                problems.push(format!(
+                    "Fibre Channel SAN {} on {}: no storage fabric classification {c}",
+                    san.name, san.host
+                ));
             }
         }
         for c in &self.clouds {
@@ -761,6 +796,26 @@ impl Inventory {
                 },
             ],
             mac_pool: MacPool::default(),
+            storage_fabric_classifications: vec![StorageFabricClassification {
+                id: Uuid::nil(),
+                name: "Gold FC".to_string(),
+                description: "Production Fibre Channel fabric".to_string(),
+            }],
+            // Fabric A is zoned to every Prod host; Dev hosts have no FC.
+            fibre_channel_sans: [
+                "hv01.contoso.com",
+                "hv02.contoso.com",
+                "hv03.contoso.com",
+                "hv04.contoso.com",
+            ]
+            .iter()
+            .map(|h| FibreChannelSan {
+                id: Uuid::nil(),
+                name: "FabricA".to_string(),
+                host: (*h).to_string(),
+                classification: Some("Gold FC".to_string()),
+            })
+            .collect(),
         };
         inv.normalise();
         inv

@@ -44,6 +44,7 @@ pub fn default_job_name(key: &str) -> &'static str {
         "New-SCVirtualDVDDrive" => "Create virtual DVD drive",
         "Expand-SCVirtualDiskDrive" => "Expand virtual hard disk",
         "New-SCVirtualDiskDrive" => "Create virtual disk drive",
+        "Set-SCVirtualDiskDrive" => "Change properties of virtual disk drive",
         "New-SCVirtualNetworkAdapter" => "Create virtual network adapter",
         "Set-SCVirtualNetworkAdapter" => "Change properties of virtual network adapter",
         "Set-SCCustomPropertyValue" => "Set custom property value",

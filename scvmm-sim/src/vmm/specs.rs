@@ -114,6 +114,13 @@ pub enum DvdMedia {
 pub enum DiskSource {
     /// A copy of a library VHD.
     Vhd(Uuid),
+    /// A copy of a library VHD under another file name (`-FileName`).
+    VhdAs {
+        /// The library VHD.
+        vhd: Uuid,
+        /// The copy's file name.
+        file_name: String,
+    },
     /// A new blank disk.
     Blank {
         /// Size in MB.
@@ -138,6 +145,17 @@ pub struct DiskAdd {
     pub volume_type: VolumeType,
     /// Source.
     pub source: DiskSource,
+}
+
+/// A virtual Fibre Channel adapter to add.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FibreChannelAdd {
+    /// A virtual SAN (of some host): the adapter connects to the SAN of
+    /// that name on the VM's host.
+    pub virtual_san: Option<Uuid>,
+    /// A storage fabric classification: the adapter connects to a SAN of
+    /// that classification on the VM's host.
+    pub classification: Option<Uuid>,
 }
 
 /// One change staged under a JobGroup, applied by the final command.
@@ -166,6 +184,8 @@ pub enum StagedItem {
     },
     /// `New-SCVirtualDiskDrive -JobGroup`.
     Disk(DiskAdd),
+    /// `New-SCVirtualFibreChannelAdapter -JobGroup`.
+    FibreChannel(FibreChannelAdd),
     /// `Set-SCCustomPropertyValue -JobGroup`.
     CustomProperty {
         /// Property name.

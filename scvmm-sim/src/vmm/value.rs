@@ -223,6 +223,12 @@ pub enum ObjectKind {
     CustomProperty,
     /// VM configuration (New-SCVMConfiguration).
     VmConfiguration,
+    /// Storage fabric classification.
+    StorageFabricClassification,
+    /// A host's virtual Fibre Channel SAN.
+    FibreChannelSan,
+    /// Virtual Fibre Channel adapter.
+    VirtualFibreChannelAdapter,
 }
 
 impl ObjectKind {
@@ -273,6 +279,15 @@ impl ObjectKind {
             ObjectKind::VmConfiguration => {
                 "Microsoft.SystemCenter.VirtualMachineManager.BaseVMConfiguration"
             }
+            ObjectKind::StorageFabricClassification => {
+                "Microsoft.SystemCenter.VirtualMachineManager.StorageFabricClassification"
+            }
+            ObjectKind::FibreChannelSan => {
+                "Microsoft.SystemCenter.VirtualMachineManager.HostFibreChannelVirtualSAN"
+            }
+            ObjectKind::VirtualFibreChannelAdapter => {
+                "Microsoft.SystemCenter.VirtualMachineManager.VirtualFibreChannelAdapter"
+            }
         }
     }
 
@@ -301,6 +316,9 @@ impl ObjectKind {
             ObjectKind::Job => ObjectType::Job,
             ObjectKind::CustomProperty => ObjectType::CustomProperty,
             ObjectKind::VmConfiguration => ObjectType::VMConfiguration,
+            ObjectKind::StorageFabricClassification => ObjectType::StorageFabricClassification,
+            ObjectKind::FibreChannelSan => ObjectType::HostFibreChannelVirtualSAN,
+            ObjectKind::VirtualFibreChannelAdapter => ObjectType::VirtualFibreChannelAdapter,
         }
     }
 
@@ -329,6 +347,9 @@ impl ObjectKind {
             ObjectKind::Job => "Job",
             ObjectKind::CustomProperty => "CustomProperty",
             ObjectKind::VmConfiguration => "VMConfiguration",
+            ObjectKind::StorageFabricClassification => "StorageFabricClassification",
+            ObjectKind::FibreChannelSan => "HostFibreChannelVirtualSAN",
+            ObjectKind::VirtualFibreChannelAdapter => "VirtualFibreChannelAdapter",
         }
     }
 }

@@ -16,8 +16,9 @@ use super::errors::VmmError;
 use super::inventory::same_name;
 use super::objects::library::{file_name, parent_dir};
 use super::objects::{
-    Cidr, CustomPropertyDef, DiskDrive, DvdDrive, HardwareProfile, Host, HostGroup, Iso, Job,
-    NetworkAdapter, StaticIpPool, Template, VirtualHardDisk, Vm, path_is_under,
+    Cidr, CustomPropertyDef, DiskDrive, DvdDrive, FibreChannelAdapter, FibreChannelSan,
+    HardwareProfile, Host, HostGroup, Iso, Job, NetworkAdapter, StaticIpPool, Template,
+    VirtualHardDisk, Vm, path_is_under,
 };
 use super::value::{EnumValue, ObjectKind, ObjectRef, ObjectView, Value};
 
@@ -193,6 +194,30 @@ impl Vmm {
                 .iter()
                 .find(|c| c.id == id)
                 .map(|c| self.configuration_view(c)),
+            ObjectKind::StorageFabricClassification => inv
+                .storage_fabric_classifications
+                .iter()
+                .find(|c| c.id == id)
+                .map(|c| {
+                    base(
+                        ObjectKind::StorageFabricClassification,
+                        c.id,
+                        &c.name,
+                        &c.description,
+                    )
+                    .with("ServerConnection", self.server_ref())
+                }),
+            ObjectKind::FibreChannelSan => inv
+                .fibre_channel_sans
+                .iter()
+                .find(|s| s.id == id)
+                .map(|s| self.fibre_channel_san_view(s)),
+            ObjectKind::VirtualFibreChannelAdapter => self.all_vms().find_map(|v| {
+                v.fibre_channel_adapters
+                    .iter()
+                    .find(|a| a.id == id)
+                    .map(|a| self.fibre_channel_adapter_view(v, a))
+            }),
         }
     }
 
@@ -997,6 +1022,20 @@ impl Vmm {
             )
             .with("Generation", Value::int(v.generation))
             .with(
+                "LimitCPUForMigration",
+                Value::Bool(v.cpu_limit_for_migration),
+            )
+            .with(
+                "LimitCPUFunctionality",
+                Value::Bool(v.cpu_limit_functionality),
+            )
+            // Hyper-V's name for it (Get-VMProcessor); VMM's VM object
+            // surfaces the processor setting under the same name [INF].
+            .with(
+                "ExposeVirtualizationExtensions",
+                Value::Bool(v.nested_virtualization),
+            )
+            .with(
                 "TotalSize",
                 Value::Int(i64::try_from(v.total_size()).unwrap_or(i64::MAX)),
             )
@@ -1004,6 +1043,14 @@ impl Vmm {
             .with("VirtualDiskDrives", Value::refs(disks))
             .with("VirtualHardDisks", Value::refs(vhds))
             .with("VirtualDVDDrives", Value::refs(dvds))
+            .with(
+                "VirtualFibreChannelAdapters",
+                Value::refs(
+                    v.fibre_channel_adapters
+                        .iter()
+                        .map(|a| ObjectRef::new(ObjectKind::VirtualFibreChannelAdapter, a.id)),
+                ),
+            )
             .with("OperatingSystem", operating_system(&v.operating_system))
             .with("StartAction", Value::str(&v.start_action))
             .with("StopAction", Value::str(&v.stop_action))
@@ -1157,6 +1204,49 @@ impl Vmm {
             .with("ServerConnection", self.server_ref())
     }
 
+    fn fibre_channel_san_view(&self, s: &FibreChannelSan) -> ObjectView {
+        let host = self
+            .inventory
+            .hosts
+            .iter()
+            .find(|h| same_name(&h.name, &s.host))
+            .map(|h| ObjectRef::new(ObjectKind::Host, h.id));
+        let classification = s.classification.as_deref().and_then(|c| {
+            self.inventory
+                .storage_fabric_classifications
+                .iter()
+                .find(|k| same_name(&k.name, c))
+                .map(|k| ObjectRef::new(ObjectKind::StorageFabricClassification, k.id))
+        });
+        base(ObjectKind::FibreChannelSan, s.id, &s.name, "")
+            .with("VMHost", Value::opt_ref(host))
+            .with(
+                "StorageFabricClassification",
+                Value::opt_ref(classification),
+            )
+            .with("ServerConnection", self.server_ref())
+    }
+
+    fn fibre_channel_adapter_view(&self, v: &Vm, a: &FibreChannelAdapter) -> ObjectView {
+        base(ObjectKind::VirtualFibreChannelAdapter, a.id, &v.name, "")
+            .with(
+                "VirtualFibreChannelSAN",
+                Value::opt_ref(
+                    a.virtual_san
+                        .map(|s| ObjectRef::new(ObjectKind::FibreChannelSan, s)),
+                ),
+            )
+            .with(
+                "StorageFabricClassification",
+                Value::opt_ref(
+                    a.classification
+                        .map(|c| ObjectRef::new(ObjectKind::StorageFabricClassification, c)),
+                ),
+            )
+            .with("PrimaryWorldWidePortName", Value::str(&a.wwpn))
+            .with("ServerConnection", self.server_ref())
+    }
+
     fn disk_drive_view(&self, v: &Vm, d: &DiskDrive) -> ObjectView {
         base(ObjectKind::VirtualDiskDrive, d.id, &v.name, "")
             .with("BusType", Value::enumeration(d.bus_type))
@@ -1171,7 +1261,10 @@ impl Vmm {
             .with("IsVHD", Value::Bool(true))
             .with("HasSharedStorage", Value::Bool(false))
             .with("CreateDiffDisk", Value::Bool(false))
-            .with("IOPSMaximum", Value::int(0))
+            .with(
+                "IOPSMaximum",
+                Value::Int(i64::try_from(d.iops_maximum).unwrap_or(i64::MAX)),
+            )
             .with("FileName", Value::str(file_name(&d.vhd.location)))
             .with("ServerConnection", self.server_ref())
     }

@@ -5,8 +5,8 @@ use uuid::Uuid;
 use crate::ps::eval::HostContext;
 use crate::vmm::cmdlets::{
     AdapterQuery, AdapterTarget, DeviceTarget, DiskSourceRequest, DvdMediaRequest, DvdTarget,
-    ExpandDisk, NewDiskDrive, NewDvdDrive, NewHardwareProfile, NewNetworkAdapter, SetDvdDrive,
-    SetNetworkAdapter,
+    ExpandDisk, NewDiskDrive, NewDvdDrive, NewFibreChannelAdapter, NewHardwareProfile,
+    NewNetworkAdapter, SetDiskDrive, SetDvdDrive, SetNetworkAdapter,
 };
 use crate::vmm::enums::{AddressType, BusType, MacAddressType, VmmEnum, VolumeType};
 use crate::vmm::objects::DynamicMemory;
@@ -165,6 +165,52 @@ pub(crate) const CMDS: &[Cmd] = &[
         Some("VirtualDiskDrive"),
         true,
         expand_disk,
+    ),
+    cmd(
+        "Set-SCVirtualDiskDrive",
+        "SetVirtualDiskDriveCmdlet",
+        &["VirtualDiskDrive"],
+        &["IOPSMaximum"],
+        &[],
+        Some("VirtualDiskDrive"),
+        true,
+        set_disk,
+    ),
+    cmd(
+        "Get-SCStorageFabricClassification",
+        "GetStorageFabricClassificationCmdlet",
+        &["Name"],
+        &["Name"],
+        &[],
+        None,
+        false,
+        get_fabric_classifications,
+    ),
+    cmd(
+        "Get-SCVMHostFibreChannelVirtualSAN",
+        "GetVMHostFibreChannelVirtualSANCmdlet",
+        &[],
+        &["VMHost", "Name"],
+        &[],
+        Some("VMHost"),
+        false,
+        get_fibre_channel_sans,
+    ),
+    cmd(
+        "New-SCVirtualFibreChannelAdapter",
+        "NewVirtualFibreChannelAdapterCmdlet",
+        &[],
+        &[
+            "VM",
+            "JobGroup",
+            "HardwareProfile",
+            "VirtualFibreChannelSAN",
+            "StorageFabricClassification",
+        ],
+        &["DynamicWorldWideName"],
+        Some("VM"),
+        true,
+        new_fibre_channel,
     ),
     cmd(
         "New-SCHardwareProfile",
@@ -363,7 +409,10 @@ fn new_disk(h: &mut VmmHost, a: &Args<'_>, ctx: &mut HostContext<'_>) -> Res {
         _ => return Err(args::ambiguous_set(a.cmd).into()),
     };
     let source = match a.object("VirtualHardDisk", ObjectKind::VirtualHardDisk)? {
-        Some(vhd) => DiskSourceRequest::Vhd(vhd),
+        Some(vhd) => match a.string("FileName")? {
+            Some(file_name) => DiskSourceRequest::VhdAs { vhd, file_name },
+            None => DiskSourceRequest::Vhd(vhd),
+        },
         None => DiskSourceRequest::Blank {
             size_mb: a
                 .int("VirtualHardDiskSizeMB", "System.Int32")?
@@ -398,6 +447,46 @@ fn expand_disk(h: &mut VmmHost, a: &Args<'_>, ctx: &mut HostContext<'_>) -> Res 
         ObjectRef::new(ObjectKind::VirtualDiskDrive, drive),
         s.job.as_ref(),
     )
+}
+
+fn set_disk(h: &mut VmmHost, a: &Args<'_>, ctx: &mut HostContext<'_>) -> Res {
+    let drive = device_id(a, "VirtualDiskDrive", ObjectKind::VirtualDiskDrive)?;
+    let iops_maximum = a.int::<u64>("IOPSMaximum", "System.UInt64")?;
+    if iops_maximum.is_none() {
+        return Err(args::missing(a.cmd, "IOPSMaximum").into());
+    }
+    let s = h.lock().set_disk_drive(&SetDiskDrive {
+        drive,
+        iops_maximum,
+    })?;
+    h.submitted(a, ctx, s.object_ref(), s.job.as_ref())
+}
+
+fn get_fabric_classifications(h: &mut VmmHost, a: &Args<'_>, _ctx: &mut HostContext<'_>) -> Res {
+    let name = a.string("Name")?;
+    refs(&h.lock().get_fabric_classifications(name.as_deref()))
+}
+
+fn get_fibre_channel_sans(h: &mut VmmHost, a: &Args<'_>, _ctx: &mut HostContext<'_>) -> Res {
+    let host = a.object("VMHost", ObjectKind::Host)?;
+    let name = a.string("Name")?;
+    refs(
+        &h.lock()
+            .get_fibre_channel_sans(host.as_ref(), name.as_deref())?,
+    )
+}
+
+fn new_fibre_channel(h: &mut VmmHost, a: &Args<'_>, ctx: &mut HostContext<'_>) -> Res {
+    let req = NewFibreChannelAdapter {
+        target: device_target(a)?.ok_or_else(|| args::ambiguous_set(a.cmd))?,
+        virtual_san: a.object("VirtualFibreChannelSAN", ObjectKind::FibreChannelSan)?,
+        classification: a.object(
+            "StorageFabricClassification",
+            ObjectKind::StorageFabricClassification,
+        )?,
+    };
+    let s = h.lock().new_fibre_channel_adapter(&req)?;
+    submitted_opt(h, a, ctx, s)
 }
 
 fn new_profile(h: &mut VmmHost, a: &Args<'_>, ctx: &mut HostContext<'_>) -> Res {

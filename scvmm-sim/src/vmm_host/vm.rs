@@ -61,6 +61,9 @@ const NEW_VM_PARAMS: &[&str] = &[
     "JobGroup",
     "DelayStartSeconds",
     "Tag",
+    "CPULimitForMigration",
+    "CPULimitFunctionality",
+    "EnableNestedVirtualization",
     // Accepted, not modelled: guest customization and Hyper-V options.
     "SecureBootEnabled",
     "CheckpointType",
@@ -360,6 +363,9 @@ fn new_vm(h: &mut VmmHost, a: &Args<'_>, ctx: &mut HostContext<'_>) -> Res {
     req.start_action = a.string("StartAction")?;
     req.stop_action = a.string("StopAction")?;
     req.highly_available = a.boolean("HighlyAvailable")?;
+    req.cpu_limit_for_migration = a.boolean("CPULimitForMigration")?;
+    req.cpu_limit_functionality = a.boolean("CPULimitFunctionality")?;
+    req.enable_nested_virtualization = a.boolean("EnableNestedVirtualization")?;
     req.job_group = a.guid("JobGroup")?;
     let s = h.lock().new_vm(&req)?;
     h.submitted(a, ctx, s.object_ref(), s.job.as_ref())

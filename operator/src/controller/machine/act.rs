@@ -95,10 +95,11 @@ pub async fn act(
                 .and_then(request::instance_id)
             {
                 Some(instance) if !world.observed.provisioned => {
+                    let disks = request::disk_follow_ups(&sm.spec).map_err(Error::Config)?;
                     timed(
                         ctx,
                         "start_vm",
-                        c.start_vm_and_remove_seed(&id, &request::seed_iso_name(instance)),
+                        c.start_new_vm(&id, instance, &request::seed_iso_name(instance), &disks),
                     )
                     .await?;
                 }

@@ -6,7 +6,10 @@ use crate::api::cluster::ScvmmFailureDomain;
 use crate::api::machine::{Network, NetworkDevice, ScvmmMachineSpec};
 use crate::bootstrap::DeviceConfig;
 use crate::controller::quantity;
-use crate::scvmm::{CreateVm, DiskRequest, DynamicMemoryMb, NicRequest, Placement, VmSource};
+use crate::scvmm::{
+    CreateVm, DiskFollowUp, DiskRequest, DynamicMemoryMb, FibreChannelRequest, HardwareOptions,
+    NicRequest, Placement, VmSource,
+};
 use std::collections::BTreeMap;
 
 /// Addresses resolved for one device beyond what the spec states.
@@ -162,26 +165,7 @@ pub fn create_request(
             })
         })
         .transpose()?;
-    let disks = spec
-        .disks
-        .iter()
-        .enumerate()
-        .map(|(i, d)| -> Result<DiskRequest, String> {
-            Ok(DiskRequest {
-                size_gb: d
-                    .size
-                    .as_deref()
-                    .map(quantity::gibibytes)
-                    .transpose()
-                    .map_err(|e| format!("spec.disks[{i}].size: {e}"))?,
-                vhd: d.vhd.clone(),
-                dynamic: d.dynamic.unwrap_or(true),
-                volume_type: d.volume_type.map(|v| format!("{v:?}")),
-                storage_qos_policy: d.storage_qos_policy.clone(),
-                iops_maximum: d.iops_maximum,
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let disks = disk_requests(spec)?;
     let nics = net
         .map(|n| {
             n.devices
@@ -226,9 +210,62 @@ pub fn create_request(
         start_action: options.start_action.map(|a| format!("{a:?}")),
         stop_action: options.stop_action.map(|a| format!("{a:?}")),
         checkpoint_type: options.checkpoint_type.map(|a| format!("{a:?}")),
+        hardware: HardwareOptions {
+            cpu_limit_for_migration: options.cpu_limit_for_migration,
+            cpu_limit_functionality: options.cpu_limit_functionality,
+            nested_virtualization: options.enable_nested_virtualization,
+            fibre_channel: spec
+                .fibre_channel
+                .iter()
+                .map(|f| FibreChannelRequest {
+                    virtual_san: f.virtual_san.clone(),
+                    storage_fabric_classification: f.storage_fabric_classification.clone(),
+                })
+                .collect(),
+        },
         seed_iso,
         seed_iso_name: seed_iso_name(instance_id),
     })
+}
+
+/// The disks as SCVMM gets them.
+pub fn disk_requests(spec: &ScvmmMachineSpec) -> Result<Vec<DiskRequest>, String> {
+    spec.disks
+        .iter()
+        .enumerate()
+        .map(|(i, d)| -> Result<DiskRequest, String> {
+            Ok(DiskRequest {
+                size_gb: d
+                    .size
+                    .as_deref()
+                    .map(quantity::gibibytes)
+                    .transpose()
+                    .map_err(|e| format!("spec.disks[{i}].size: {e}"))?,
+                vhd: d.vhd.clone(),
+                dynamic: d.dynamic.unwrap_or(true),
+                volume_type: d.volume_type.map(|v| format!("{v:?}")),
+                storage_qos_policy: d.storage_qos_policy.clone(),
+                iops_maximum: d.iops_maximum,
+            })
+        })
+        .collect()
+}
+
+/// What the first start must still do to the disks: grow library copies
+/// and set IOPS caps, which VMM takes only on the drives of an existing
+/// VM.
+pub fn disk_follow_ups(spec: &ScvmmMachineSpec) -> Result<Vec<DiskFollowUp>, String> {
+    Ok(disk_requests(spec)?
+        .into_iter()
+        .enumerate()
+        .filter(|(_, d)| d.needs_follow_up())
+        .map(|(index, d)| DiskFollowUp {
+            index,
+            // A new blank disk is made at its size already.
+            size_gb: d.size_gb.filter(|_| d.vhd.is_some()),
+            iops_maximum: d.iops_maximum,
+        })
+        .collect())
 }
 
 /// The seed's file name in the library share.

@@ -102,17 +102,37 @@
             $sourceDvds = @(foreach ($d in @($hwProfile.VirtualDVDDrives)) { if ($null -ne $d) { $d } })
             $usedSlots = $sourceDvds
         }
+        # A disk that is grown or capped needs its drive, which exists only
+        # once the create job has made the VM: such a VM is created powered
+        # off and start_vm makes the changes before its first start.
+        $deferStart = $false
+        $diskIndex = 0
         $disks = @(foreach ($d in @($p.disks)) {
             if ($null -eq $d) { continue }
             $vhd = $null
+            $grow = $false
             if ($d.vhd) {
                 $vhd = Get-CapiOne @(Get-SCVirtualHardDisk -All | Where-Object { $_.Name -eq $d.vhd -and [string]$_.HostType -ne 'VMHost' }) 'VirtualHardDisk' $d.vhd
+                if ($d.sizeMb) {
+                    $wanted = [long]$d.sizeMb * 1048576
+                    $current = [long]$vhd.MaximumSize
+                    if ($wanted -lt $current) {
+                        # VMM refuses to shrink a disk, and would say so
+                        # only after the VM exists; say it before.
+                        $currentGb = [long][Math]::Ceiling($current / 1073741824)
+                        Stop-Capi 0 "spec.disks[$diskIndex].size ($([long]$d.sizeMb / 1024) GiB) is smaller than the VHD '$($d.vhd)' ($currentGb GiB), and VMM cannot shrink a disk; set spec.disks[$diskIndex].size to at least $($currentGb)Gi, or leave it out to keep the VHD's size."
+                    }
+                    $grow = $wanted -gt $current
+                }
             }
             $qos = $null
             if ($d.storageQosPolicy) {
                 $qos = Get-CapiOne @(Get-SCStorageQoSPolicy | Where-Object { $_.Name -eq $d.storageQosPolicy }) 'StorageQoSPolicy' $d.storageQosPolicy
             }
-            @{ vhd = $vhd; qos = $qos; sizeMb = $d.sizeMb; dynamic = [bool]$d.dynamic; volumeType = [string]$d.volumeType }
+            if ($grow -or $null -ne $d.iopsMaximum) { $deferStart = $true }
+            $followUp = ($null -ne $d.iopsMaximum) -or ($null -ne $vhd -and $d.sizeMb)
+            @{ vhd = $vhd; qos = $qos; sizeMb = $d.sizeMb; dynamic = [bool]$d.dynamic; volumeType = [string]$d.volumeType; followUp = $followUp }
+            $diskIndex++
         })
         $nics = @(foreach ($n in @($p.nics)) {
             if ($null -eq $n) { continue }
@@ -153,6 +173,21 @@
             }
             $vmPath = [string]@($vmHost.VMPaths)[0]
         }
+        $fibreChannel = @(foreach ($f in @($p.fibreChannel)) {
+            if ($null -eq $f) { continue }
+            # Every host of a fabric has a SAN of that name; the adapter
+            # connects to the one on the host VMM places the VM on.
+            $sans = @(Get-SCVMHostFibreChannelVirtualSAN | Where-Object { $_.Name -eq $f.virtualSan })
+            if ($null -ne $vmHost) { $sans = @($sans | Where-Object { [string]$_.VMHost.Name -eq [string]$vmHost.Name }) }
+            if ($sans.Count -eq 0) {
+                Stop-Capi 801 "VMM cannot find HostFibreChannelVirtualSAN object '$($f.virtualSan)'. Check the name in spec.fibreChannel[].virtualSan against Get-SCVMHostFibreChannelVirtualSAN on the hosts of the placement. (Error ID: 801)"
+            }
+            $class = $null
+            if ($f.classification) {
+                $class = Get-CapiOne @(Get-SCStorageFabricClassification | Where-Object { $_.Name -eq $f.classification }) 'StorageFabricClassification' $f.classification
+            }
+            @{ san = $sans[0]; classification = $class }
+        })
 
         # 2. The seed: all of it travels with this script, or the head was
         #    uploaded before (upload_seed) and the tail travels here.
@@ -204,6 +239,13 @@
             }
             if ($null -ne $d.vhd) {
                 $diskArgs.VirtualHardDisk = $d.vhd
+                if ($d.followUp) {
+                    # Named after the machine so that start_vm finds the
+                    # drive to grow or cap again.
+                    $extension = '.vhdx'
+                    if ([string]$d.vhd.Name -match '\.vhd$') { $extension = '.vhd' }
+                    $diskArgs.FileName = [string]$p.instanceId + '-disk' + $index + $extension
+                }
             } else {
                 $diskArgs.VirtualHardDiskSizeMB = [int]$d.sizeMb
                 $diskArgs.FileName = [string]$p.instanceId + '-disk' + $index + '.vhdx'
@@ -212,6 +254,17 @@
             if ($null -ne $d.qos) { $diskArgs.StorageQoSPolicy = $d.qos }
             $null = New-SCVirtualDiskDrive @diskArgs
             $index++
+        }
+        # Staged like the other devices, so the create job makes the adapter
+        # on the VM; the Go provider adds it to the template with
+        # -VMTemplate, which would change a template all machines share.
+        # New-SCVirtualFibreChannelAdapter documents -JobGroup parameter
+        # sets; that they take both the SAN and the classification is
+        # inferred from the VM and hardware-profile sets.
+        foreach ($f in $fibreChannel) {
+            $fcArgs = @{ JobGroup = $jobGroup; VirtualFibreChannelSAN = $f.san }
+            if ($null -ne $f.classification) { $fcArgs.StorageFabricClassification = $f.classification }
+            $null = New-SCVirtualFibreChannelAdapter @fcArgs
         }
         $slot = 0
         foreach ($n in $nics) {
@@ -257,15 +310,19 @@
         #    a host group or cloud, availability sets, tag); hardware-profile
         #    VMs go to the chosen host.
         # Started by the create job itself: one call less per machine, and
-        # no window in which a created VM sits powered off.
+        # no window in which a created VM sits powered off. Not when a disk
+        # still has to be grown or capped (see $deferStart).
         $vmArgs = @{
             Name = [string]$p.name
             Description = [string]$p.description
             CPUCount = [int]$p.cpuCount
             JobGroup = $jobGroup
-            StartVM = $true
             RunAsynchronously = $true
         }
+        if (-not $deferStart) { $vmArgs.StartVM = $true }
+        if ($null -ne $p.cpuLimitForMigration) { $vmArgs.CPULimitForMigration = [bool]$p.cpuLimitForMigration }
+        if ($null -ne $p.cpuLimitFunctionality) { $vmArgs.CPULimitFunctionality = [bool]$p.cpuLimitFunctionality }
+        if ($null -ne $p.nestedVirtualization) { $vmArgs.EnableNestedVirtualization = [bool]$p.nestedVirtualization }
         if ($null -ne $template) {
             $configName = 'capi-' + [string]$p.instanceId
             foreach ($old in @(Get-SCVMConfiguration -All | Where-Object { $_.Name -eq $configName })) {

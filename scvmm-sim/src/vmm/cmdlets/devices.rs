@@ -21,19 +21,21 @@ use super::super::enums::{
     AddressType, BusType, MacAddressType, VhdType, VmState, VmmEnum, VolumeType,
 };
 use super::super::errors::{VmmError, VmmResult};
-use super::super::inventory::{format_mac, parse_mac};
+use super::super::inventory::{format_mac, parse_mac, same_name};
 use super::super::jobs::JobSpec;
 use super::super::objects::DynamicMemory;
 use super::super::objects::library::{file_name, join_path};
 use super::super::objects::template::{DvdSpec, NicSpec};
 use super::super::objects::{
-    AllocatedIpAddress, DiskDrive, DvdDrive, HardwareProfile, Iso, Job, JobEffect, NetworkAdapter,
-    StoredFile, VirtualHardDisk, Vm,
+    AllocatedIpAddress, DiskDrive, DvdDrive, FibreChannelAdapter, FibreChannelSan, HardwareProfile,
+    Iso, Job, JobEffect, NetworkAdapter, StorageFabricClassification, StoredFile, VirtualHardDisk,
+    Vm,
 };
 use super::super::specs::{
-    AdapterChange, AdapterSpec, DiskAdd, DiskSource, DvdAdd, DvdMedia, StagedItem,
+    AdapterChange, AdapterSpec, DiskAdd, DiskSource, DvdAdd, DvdMedia, FibreChannelAdd, StagedItem,
 };
 use super::super::value::{ObjectKind, ObjectRef};
+use super::super::wildcard::like;
 use super::{Device, Ref, Submitted};
 
 const GIB: u64 = 1024 * 1024 * 1024;
@@ -193,6 +195,14 @@ pub struct SetDvdDrive {
 pub enum DiskSourceRequest {
     /// `-VirtualHardDisk` (a library disk, copied).
     Vhd(Ref),
+    /// `-VirtualHardDisk -FileName`: a library disk copied under its own
+    /// file name.
+    VhdAs {
+        /// The library disk.
+        vhd: Ref,
+        /// The copy's file name.
+        file_name: String,
+    },
     /// `-Dynamic|-Fixed -VirtualHardDiskSizeMB [-FileName]`.
     Blank {
         /// Size in MB.
@@ -228,6 +238,27 @@ pub struct ExpandDisk {
     pub drive: Uuid,
     /// `-VirtualHardDiskSizeGB` (Int32, whole GB).
     pub size_gb: i64,
+}
+
+/// Set-SCVirtualDiskDrive (the settings the model keeps).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SetDiskDrive {
+    /// `[-VirtualDiskDrive]` (by id).
+    pub drive: Uuid,
+    /// `-IOPSMaximum` (0 removes the limit).
+    pub iops_maximum: Option<u64>,
+}
+
+/// New-SCVirtualFibreChannelAdapter.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewFibreChannelAdapter {
+    /// `-VM` or `-JobGroup` (hardware profiles and templates are not
+    /// modelled).
+    pub target: DeviceTarget,
+    /// `-VirtualFibreChannelSAN`.
+    pub virtual_san: Option<Ref>,
+    /// `-StorageFabricClassification`.
+    pub classification: Option<Ref>,
 }
 
 /// New-SCHardwareProfile.
@@ -714,7 +745,7 @@ impl Vmm {
         Self::check_bus(vm, add.bus_type, "New-SCVirtualDiskDrive")?;
         Self::check_slot(vm, add.bus_type, add.bus, add.lun, None)?;
         let vhd = match &add.source {
-            DiskSource::Vhd(id) => {
+            DiskSource::Vhd(id) | DiskSource::VhdAs { vhd: id, .. } => {
                 let src = self
                     .inventory
                     .vhd(*id)
@@ -723,9 +754,14 @@ impl Vmm {
                 if vm.generation >= 2 && src.format == super::super::enums::VhdFormat::VHD {
                     return Err(VmmError::generation_mismatch(&src.name, vm.generation));
                 }
+                let name = match &add.source {
+                    DiskSource::VhdAs { file_name: f, .. } => file_name(f).to_string(),
+                    _ => src.name.clone(),
+                };
                 VirtualHardDisk {
                     id: self.new_id(),
-                    location: join_path(&[&vm.location, &src.name]),
+                    location: join_path(&[&vm.location, &name]),
+                    name,
                     share: None,
                     directory: String::new(),
                     host: vm.host,
@@ -772,6 +808,7 @@ impl Vmm {
             lun: add.lun,
             volume_type: add.volume_type,
             vhd,
+            iops_maximum: 0,
         });
         Ok(id)
     }
@@ -814,12 +851,209 @@ impl Vmm {
                 StagedItem::Disk(add) => {
                     self.add_disk(vm, add)?;
                 }
+                StagedItem::FibreChannel(add) => {
+                    self.add_fibre_channel(vm, add)?;
+                }
                 StagedItem::CustomProperty { name, value } => {
                     vm.custom_properties.insert(name.clone(), value.clone());
                 }
             }
         }
         Ok(())
+    }
+
+    /// Adds a virtual Fibre Channel adapter to `vm`, connected to a SAN on
+    /// the VM's host: the one named like the given SAN, else one of the
+    /// given classification. A host without such a SAN cannot run the VM,
+    /// which VMM reports as a placement failure.
+    pub(crate) fn add_fibre_channel(
+        &mut self,
+        vm: &mut Vm,
+        add: &FibreChannelAdd,
+    ) -> VmmResult<Uuid> {
+        let host = vm
+            .host
+            .and_then(|h| self.inventory.host(h))
+            .map(|h| h.name.clone())
+            .unwrap_or_default();
+        let sans = &self.inventory.fibre_channel_sans;
+        let wanted_name = add
+            .virtual_san
+            .and_then(|id| sans.iter().find(|s| s.id == id))
+            .map(|s| s.name.clone());
+        let wanted_class = add.classification.and_then(|id| {
+            self.inventory
+                .storage_fabric_classifications
+                .iter()
+                .find(|c| c.id == id)
+                .map(|c| c.name.clone())
+        });
+        let on_host = sans.iter().filter(|s| same_name(&s.host, &host));
+        let san = match (&wanted_name, &wanted_class) {
+            (Some(name), _) => on_host
+                .clone()
+                .find(|s| same_name(&s.name, name))
+                .map(|s| s.id)
+                .ok_or_else(|| {
+                    format!("host {host} has no virtual Fibre Channel SAN named {name}")
+                }),
+            (None, Some(class)) => on_host
+                .clone()
+                .find(|s| {
+                    s.classification
+                        .as_deref()
+                        .is_some_and(|c| same_name(c, class))
+                })
+                .map(|s| s.id)
+                .ok_or_else(|| {
+                    format!("host {host} has no virtual Fibre Channel SAN classified {class}")
+                }),
+            (None, None) => Err(format!(
+                "a virtual Fibre Channel adapter for {} names neither a SAN nor a classification",
+                vm.name
+            )),
+        }
+        .map_err(|why| VmmError::no_suitable_host(&vm.name, &why))?;
+        if let (Some(class), Some(s)) = (&wanted_class, sans.iter().find(|s| s.id == san))
+            && !s
+                .classification
+                .as_deref()
+                .is_some_and(|c| same_name(c, class))
+        {
+            return Err(VmmError::no_suitable_host(
+                &vm.name,
+                &format!(
+                    "virtual Fibre Channel SAN {} on host {host} is not classified {class}",
+                    s.name
+                ),
+            ));
+        }
+        let id = self.new_id();
+        let n = vm.fibre_channel_adapters.len() as u64;
+        let wwpn = format!(
+            "C0:03:FF:{:02X}:{:02X}:{:02X}:00:{:02X}",
+            id.as_bytes()[0],
+            id.as_bytes()[1],
+            id.as_bytes()[2],
+            n * 2
+        );
+        vm.fibre_channel_adapters.push(FibreChannelAdapter {
+            id,
+            virtual_san: Some(san),
+            classification: add.classification,
+            wwpn,
+        });
+        Ok(id)
+    }
+
+    /// Resolves a storage fabric classification (by object or name).
+    pub fn resolve_fabric_classification(&self, r: &Ref, cmdlet: &str) -> VmmResult<Uuid> {
+        super::pick(
+            r,
+            ObjectKind::StorageFabricClassification,
+            cmdlet,
+            self.inventory
+                .storage_fabric_classifications
+                .iter()
+                .map(|c| (c.id, vec![c.name.clone()])),
+        )
+    }
+
+    /// Resolves a host's virtual Fibre Channel SAN (by object, or by a
+    /// name, which is ambiguous as soon as two hosts share the fabric).
+    pub fn resolve_fibre_channel_san(&self, r: &Ref, cmdlet: &str) -> VmmResult<Uuid> {
+        super::pick(
+            r,
+            ObjectKind::FibreChannelSan,
+            cmdlet,
+            self.inventory
+                .fibre_channel_sans
+                .iter()
+                .map(|s| (s.id, vec![s.name.clone()])),
+        )
+    }
+
+    /// Get-SCStorageFabricClassification `[-Name]`.
+    pub fn get_fabric_classifications(
+        &mut self,
+        name: Option<&str>,
+    ) -> Vec<StorageFabricClassification> {
+        self.settle();
+        self.inventory
+            .storage_fabric_classifications
+            .iter()
+            .filter(|c| name.is_none_or(|n| like(&c.name, n)))
+            .cloned()
+            .collect()
+    }
+
+    /// Get-SCVMHostFibreChannelVirtualSAN `[-VMHost] [-Name]`.
+    pub fn get_fibre_channel_sans(
+        &mut self,
+        host: Option<&Ref>,
+        name: Option<&str>,
+    ) -> VmmResult<Vec<FibreChannelSan>> {
+        const CMDLET: &str = "Get-SCVMHostFibreChannelVirtualSAN";
+        self.settle();
+        let host = match host {
+            Some(r) => {
+                let id = self.resolve_host(r, CMDLET)?;
+                self.inventory.host(id).map(|h| h.name.clone())
+            }
+            None => None,
+        };
+        Ok(self
+            .inventory
+            .fibre_channel_sans
+            .iter()
+            .filter(|s| host.as_deref().is_none_or(|h| same_name(&s.host, h)))
+            .filter(|s| name.is_none_or(|n| like(&s.name, n)))
+            .cloned()
+            .collect())
+    }
+
+    /// New-SCVirtualFibreChannelAdapter: staged with `-JobGroup` (VMM puts
+    /// it on the VM that the final command creates), or added to a
+    /// powered-off VM now (Hyper-V adds HBAs to stopped VMs only).
+    pub fn new_fibre_channel_adapter(
+        &mut self,
+        req: &NewFibreChannelAdapter,
+    ) -> VmmResult<Option<Submitted<Vm>>> {
+        const CMDLET: &str = "New-SCVirtualFibreChannelAdapter";
+        self.settle();
+        let add = FibreChannelAdd {
+            virtual_san: req
+                .virtual_san
+                .as_ref()
+                .map(|r| self.resolve_fibre_channel_san(r, CMDLET))
+                .transpose()?,
+            classification: req
+                .classification
+                .as_ref()
+                .map(|r| self.resolve_fabric_classification(r, CMDLET))
+                .transpose()?,
+        };
+        match &req.target {
+            DeviceTarget::JobGroup(g) => {
+                self.stage(*g, StagedItem::FibreChannel(add));
+                Ok(None)
+            }
+            DeviceTarget::HardwareProfile(_) => Err(VmmError::invalid_parameter(
+                CMDLET,
+                "Fibre Channel adapters on hardware profiles are not supported by this emulator; use -JobGroup.",
+            )),
+            DeviceTarget::Vm(r) => {
+                let vm = self.resolve_vm(r, CMDLET)?;
+                let (snapshot, job) =
+                    self.update_vm(vm, CMDLET, CMDLET, true, Op::UpdateVm, |m, v| {
+                        m.add_fibre_channel(v, &add).map(|_| ())
+                    })?;
+                Ok(Some(Submitted {
+                    object: snapshot,
+                    job: Some(job),
+                }))
+            }
+        }
     }
 
     /// Whether a VM's status allows a change job at all.
@@ -1230,6 +1464,18 @@ impl Vmm {
         self.settle();
         let source = match &req.source {
             DiskSourceRequest::Vhd(r) => DiskSource::Vhd(self.resolve_vhd(r, CMDLET)?),
+            DiskSourceRequest::VhdAs { vhd, file_name } => {
+                if file_name.trim().is_empty() {
+                    return Err(VmmError::invalid_parameter(
+                        CMDLET,
+                        "Cannot validate argument on parameter 'FileName'. The argument is null or empty.",
+                    ));
+                }
+                DiskSource::VhdAs {
+                    vhd: self.resolve_vhd(vhd, CMDLET)?,
+                    file_name: file_name.clone(),
+                }
+            }
             DiskSourceRequest::Blank {
                 size_mb,
                 dynamic,
@@ -1338,6 +1584,41 @@ impl Vmm {
             .unwrap_or(drive.vhd);
         Ok(Submitted {
             object: vhd,
+            job: Some(job),
+        })
+    }
+
+    /// Set-SCVirtualDiskDrive `-IOPSMaximum`: Hyper-V applies a storage
+    /// QoS limit to a live disk, so this works on a running VM too.
+    pub fn set_disk_drive(
+        &mut self,
+        req: &SetDiskDrive,
+    ) -> VmmResult<Submitted<Device<DiskDrive>>> {
+        const CMDLET: &str = "Set-SCVirtualDiskDrive";
+        self.settle();
+        let vm = self
+            .state
+            .vms
+            .iter()
+            .find(|v| v.disks.iter().any(|d| d.id == req.drive))
+            .map(|v| v.id)
+            .ok_or_else(|| VmmError::not_found("VirtualDiskDrive", &req.drive.to_string()))?;
+        let (snapshot, job) = self.update_vm(vm, CMDLET, CMDLET, false, Op::UpdateVm, |_, v| {
+            if let Some(d) = v.disks.iter_mut().find(|d| d.id == req.drive)
+                && let Some(iops) = req.iops_maximum
+            {
+                d.iops_maximum = iops;
+            }
+            Ok(())
+        })?;
+        let device = snapshot
+            .disks
+            .iter()
+            .find(|d| d.id == req.drive)
+            .cloned()
+            .ok_or_else(|| VmmError::not_found("VirtualDiskDrive", &req.drive.to_string()))?;
+        Ok(Submitted {
+            object: Device { vm, device },
             job: Some(job),
         })
     }

@@ -26,6 +26,7 @@ use super::objects::{
     HostCluster, HostGroup, Iso, Job, LibraryShare, LogicalNetwork, NetworkAdapter, ServerInfo,
     StaticIpPool, Template, VirtualHardDisk, Vm, VmConfiguration, VmNetwork, VmSubnet,
 };
+use super::objects::{FibreChannelSan, StorageFabricClassification};
 use super::value::{ObjectKind, ObjectRef};
 use super::wildcard::like;
 
@@ -42,8 +43,8 @@ pub use configuration::{NewVmConfiguration, SetVmConfiguration};
 pub use custom_property::{CustomPropertyValue, NewCustomProperty, SetCustomPropertyValue};
 pub use devices::{
     AdapterTarget, DeviceTarget, DiskSourceRequest, DvdMediaRequest, DvdTarget, ExpandDisk,
-    NewDiskDrive, NewDvdDrive, NewHardwareProfile, NewNetworkAdapter, SetDvdDrive,
-    SetNetworkAdapter,
+    NewDiskDrive, NewDvdDrive, NewFibreChannelAdapter, NewHardwareProfile, NewNetworkAdapter,
+    SetDiskDrive, SetDvdDrive, SetNetworkAdapter,
 };
 pub use ip::{GrantIp, IpQuery, RevokeIp};
 pub use library::{ReadLibraryShare, RemoveIso};
@@ -143,6 +144,8 @@ vmm_object! {
     CustomPropertyDef => CustomProperty,
     VmConfiguration => VmConfiguration,
     ServerInfo => ServerConnection,
+    StorageFabricClassification => StorageFabricClassification,
+    FibreChannelSan => FibreChannelSan,
 }
 
 impl VmmObject for Device<NetworkAdapter> {

@@ -103,6 +103,12 @@ pub struct NewVm {
     pub stop_action: Option<String>,
     /// `-HighlyAvailable`.
     pub highly_available: Option<bool>,
+    /// `-CPULimitForMigration`.
+    pub cpu_limit_for_migration: Option<bool>,
+    /// `-CPULimitFunctionality`.
+    pub cpu_limit_functionality: Option<bool>,
+    /// `-EnableNestedVirtualization`.
+    pub enable_nested_virtualization: Option<bool>,
     /// `-JobGroup`: consume what is staged under this GUID.
     pub job_group: Option<Uuid>,
 }
@@ -127,6 +133,9 @@ impl NewVm {
             start_action: None,
             stop_action: None,
             highly_available: None,
+            cpu_limit_for_migration: None,
+            cpu_limit_functionality: None,
+            enable_nested_virtualization: None,
             job_group: None,
         }
     }
@@ -530,6 +539,10 @@ impl Vmm {
             adapters: Vec::new(),
             disks: Vec::new(),
             dvd_drives: Vec::new(),
+            fibre_channel_adapters: Vec::new(),
+            cpu_limit_for_migration: req.cpu_limit_for_migration.unwrap_or(false),
+            cpu_limit_functionality: req.cpu_limit_functionality.unwrap_or(false),
+            nested_virtualization: req.enable_nested_virtualization.unwrap_or(false),
             custom_properties: Default::default(),
             availability_sets: bp.availability_sets.clone(),
             highly_available: bp.highly_available,

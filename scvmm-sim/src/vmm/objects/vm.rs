@@ -56,6 +56,22 @@ pub struct DiskDrive {
     pub volume_type: VolumeType,
     /// The attached VHD (its own VMM object).
     pub vhd: VirtualHardDisk,
+    /// `IOPSMaximum` (Hyper-V storage QoS); 0 is no limit.
+    #[serde(default)]
+    pub iops_maximum: u64,
+}
+
+/// A virtual Fibre Channel adapter (`New-SCVirtualFibreChannelAdapter`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FibreChannelAdapter {
+    /// VMM id.
+    pub id: Uuid,
+    /// The host's virtual SAN it connects to, when one was given.
+    pub virtual_san: Option<Uuid>,
+    /// The storage fabric classification VMM picks a SAN by at placement.
+    pub classification: Option<Uuid>,
+    /// Primary world-wide port name (`C0:03:FF:...`), assigned dynamically.
+    pub wwpn: String,
 }
 
 /// A virtual DVD drive.
@@ -130,6 +146,19 @@ pub struct Vm {
     pub disks: Vec<DiskDrive>,
     /// DVD drives.
     pub dvd_drives: Vec<DvdDrive>,
+    /// Virtual Fibre Channel adapters.
+    #[serde(default)]
+    pub fibre_channel_adapters: Vec<FibreChannelAdapter>,
+    /// `LimitCPUForMigration` (`-CPULimitForMigration`).
+    #[serde(default)]
+    pub cpu_limit_for_migration: bool,
+    /// `LimitCPUFunctionality` (`-CPULimitFunctionality`).
+    #[serde(default)]
+    pub cpu_limit_functionality: bool,
+    /// Virtualization extensions exposed to the guest
+    /// (`-EnableNestedVirtualization`).
+    #[serde(default)]
+    pub nested_virtualization: bool,
     /// Custom property values.
     pub custom_properties: BTreeMap<String, String>,
     /// Availability set names.
