@@ -65,6 +65,8 @@ struct Config {
     scale: f64,
     resync: Duration,
     write_docs: bool,
+    /// Machines reconciled at once (the manager's `--machine-concurrency`).
+    concurrency: u16,
 }
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
@@ -85,6 +87,7 @@ impl Config {
         Config {
             sizes,
             idle: env_or("SCVMM_BENCH_IDLE", 1000),
+            concurrency: env_or("SCVMM_BENCH_CONCURRENCY", 10),
             idle_window: Duration::from_secs(env_or("SCVMM_BENCH_IDLE_SECONDS", 120)),
             scale: env_or("SCVMM_BENCH_SCALE", 0.02),
             // The manager's default is 300 s; 60 s lets the idle window see
@@ -121,12 +124,52 @@ fn lower_bounds(scale: f64) -> (Duration, Duration) {
 
 /// Requests sent by one Kubernetes client (a tower layer around it).
 #[derive(Clone, Default)]
-struct RequestCount(Arc<AtomicU64>);
+struct RequestCount(Arc<AtomicU64>, Arc<std::sync::Mutex<BTreeMap<String, u64>>>);
 
 impl RequestCount {
     fn get(&self) -> u64 {
         self.0.load(Ordering::Relaxed)
     }
+
+    /// Requests so far by method and resource (`PATCH scvmmmachines/status`),
+    /// most first: where the API server's time goes.
+    fn by_kind(&self) -> String {
+        let map = self.1.lock().map(|m| m.clone()).unwrap_or_default();
+        let mut v: Vec<(String, u64)> = map.into_iter().collect();
+        v.sort_by_key(|b| std::cmp::Reverse(b.1));
+        v.iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// `METHOD resource[/subresource]` of a request path (`watch` for watches).
+fn request_kind<B>(req: &http::Request<B>) -> String {
+    let path = req.uri().path();
+    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+    // /api/v1/... or /apis/<group>/<version>/...
+    let rest = match parts.first() {
+        Some(&"api") => parts.get(2..).unwrap_or_default(),
+        _ => parts.get(3..).unwrap_or_default(),
+    };
+    let rest = match rest {
+        ["namespaces", _, tail @ ..] if !tail.is_empty() => tail,
+        other => other,
+    };
+    let resource = match rest {
+        [r] => r.to_string(),
+        [r, _name] => r.to_string(),
+        [r, _name, sub, ..] => format!("{r}/{sub}"),
+        _ => path.to_string(),
+    };
+    let watch = req.uri().query().is_some_and(|q| q.contains("watch=true"));
+    let method = if watch {
+        "WATCH"
+    } else {
+        req.method().as_str()
+    };
+    format!("{method} {resource}")
 }
 
 #[derive(Clone)]
@@ -159,6 +202,9 @@ where
 
     fn call(&mut self, req: http::Request<B>) -> S::Future {
         self.count.0.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut m) = self.count.1.lock() {
+            *m.entry(request_kind(&req)).or_default() += 1;
+        }
         self.inner.call(req)
     }
 }
@@ -707,6 +753,7 @@ fn ops_text(ops: &BTreeMap<String, f64>, per: f64) -> String {
 struct Report {
     scale: f64,
     resync: Duration,
+    concurrency: u16,
     phases: Vec<Phase>,
     idle: Option<Idle>,
     manager: Option<ManagerIdle>,
@@ -942,7 +989,7 @@ impl Report {
     fn settings_line(&self) -> String {
         let (p, d) = lower_bounds(self.scale);
         format!(
-            "Latency scale {} (create job {:.2} s, start {:.2} s, guest shutdown {:.2} s, remove {:.2} s, light refresher {:.2} s); lower bound per machine: provisioning {:.2} s, deletion {:.2} s. Controller: manager defaults (machine concurrency 10, 8 WinRM connections per endpoint, SCVMM poll interval 60 s) except resync {} s.{}",
+            "Latency scale {} (create job {:.2} s, start {:.2} s, guest shutdown {:.2} s, remove {:.2} s, light refresher {:.2} s); lower bound per machine: provisioning {:.2} s, deletion {:.2} s. Controller: manager defaults (8 WinRM connections per endpoint, SCVMM poll interval 60 s) except machine concurrency {} and resync {} s.{}",
             self.scale,
             30.0 * self.scale,
             10.0 * self.scale,
@@ -951,6 +998,7 @@ impl Report {
             120.0 * self.scale,
             p.as_secs_f64(),
             d.as_secs_f64(),
+            self.concurrency,
             self.resync.as_secs(),
             if self.peak_reset {
                 ""
@@ -1177,6 +1225,7 @@ fn main() {
     rt.block_on(async {
         let mut env = Env::start_scaled("scale", false, cfg.scale).await;
         let (ours_client, ours) = counted_client(&env).await;
+        let ours_by_kind = ours.clone();
         let (client, harness) = counted_client(&env).await;
         env.start_controller_with(
             ours_client,
@@ -1191,7 +1240,7 @@ fn main() {
                 },
                 ..Settings::default()
             },
-            10,
+            cfg.concurrency,
         );
         env.create_cluster(CLUSTER, PASSWORD).await;
         let mut w = World {
@@ -1222,12 +1271,17 @@ fn main() {
         let report = Report {
             scale: cfg.scale,
             resync: cfg.resync,
+            concurrency: cfg.concurrency,
             phases,
             idle: idle_result,
             manager,
             peak_reset,
         };
         report.print();
+        eprintln!(
+            "operator API requests by kind (whole run): {}",
+            ours_by_kind.by_kind()
+        );
         if cfg.write_docs {
             let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs");
             std::fs::write(docs.join("benchmarks.md"), report.markdown()).unwrap();

@@ -95,25 +95,6 @@ pub async fn observe(sm: &ScvmmMachine, ctx: &Context) -> Result<World, Error> {
     };
     let has_identity = sm.spec.provider_id.is_some();
 
-    // Bootstrap data and addresses matter only until the VM is created.
-    let needs_inputs =
-        !deleting && !paused && !provisioned && sm.spec.vm_id.is_none() && machine.is_some();
-    let (bootstrap, user_data) = if needs_inputs {
-        read_bootstrap(client, &ns, machine.as_ref()).await?
-    } else {
-        (BootstrapData::Ready, None)
-    };
-    let net = request::network(&sm.spec, failure_domain.as_ref());
-    let (addresses, resolved) = if needs_inputs && bootstrap == BootstrapData::Ready {
-        match ipam::resolve(client, sm, net, &cluster_name).await? {
-            IpamState::Ready(r) => (Addresses::Ready, r),
-            IpamState::Waiting(m) => (Addresses::Waiting(m), vec![]),
-            IpamState::Invalid(m) => (Addresses::Invalid(m), vec![]),
-        }
-    } else {
-        (Addresses::Ready, vec![])
-    };
-
     // SCVMM is asked only once an identity exists (nothing of ours can
     // exist before), and never while paused.
     let mut scvmm = Scvmm::NotAsked;
@@ -176,18 +157,48 @@ pub async fn observe(sm: &ScvmmMachine, ctx: &Context) -> Result<World, Error> {
         }
     }
 
+    // Bootstrap data and addresses matter only until the VM is created,
+    // and only to the two steps that use them: choosing the identity (which
+    // waits for them) and the create itself (an identity, no VM yet). Any
+    // other reconcile skips the Secret GET and the claims: a machine goes
+    // through many reconciles before its VM ID is recorded.
+    let has_finalizer = sm.finalizers().iter().any(|f| f == MACHINE_FINALIZER);
+    let cluster_ready = cluster
+        .as_ref()
+        .is_some_and(Cluster::infrastructure_provisioned);
+    let needs_inputs = !deleting
+        && !paused
+        && !provisioned
+        && sm.spec.vm_id.is_none()
+        && machine.is_some()
+        && has_finalizer
+        && ((!has_identity && cluster_ready) || scvmm == Scvmm::Absent);
+    let (bootstrap, user_data) = if needs_inputs {
+        read_bootstrap(client, &ns, machine.as_ref()).await?
+    } else {
+        (BootstrapData::Ready, None)
+    };
+    let net = request::network(&sm.spec, failure_domain.as_ref());
+    let (addresses, resolved) = if needs_inputs && bootstrap == BootstrapData::Ready {
+        match ipam::resolve(client, sm, net, &cluster_name).await? {
+            IpamState::Ready(r) => (Addresses::Ready, r),
+            IpamState::Waiting(m) => (Addresses::Waiting(m), vec![]),
+            IpamState::Invalid(m) => (Addresses::Invalid(m), vec![]),
+        }
+    } else {
+        (Addresses::Ready, vec![])
+    };
+
     let shutdown_elapsed = status.shutdown_started_at.as_ref().map(|t| {
         let now = k8s_openapi::jiff::Timestamp::now();
         Duration::from_secs(now.as_second().saturating_sub(t.0.as_second()).max(0) as u64)
     });
     let observed = Observed {
         deleting,
-        has_finalizer: sm.finalizers().iter().any(|f| f == MACHINE_FINALIZER),
+        has_finalizer,
         paused,
         has_owner: machine.is_some(),
-        cluster_ready: cluster
-            .as_ref()
-            .is_some_and(Cluster::infrastructure_provisioned),
+        cluster_ready,
         bootstrap,
         addresses,
         has_identity,
