@@ -265,6 +265,18 @@ async fn inject(
     let outcome = match field {
         Field::IpOwner => {
             let grant = client.grant_ip("Prod-VLAN100-Pool", value).await;
+            if value.trim().is_empty() {
+                // Revoking by a blank owner would match unrelated grants,
+                // so the client refuses it before any script runs.
+                prop_assert!(
+                    matches!(&grant, Err(ScvmmError::Config(m)) if m.contains("empty")),
+                    "a blank owner is refused: {:?}",
+                    grant
+                );
+                let vmm = sim.vmm.lock().unwrap();
+                prop_assert_eq!(vmm.state().allocations.len(), grants_before);
+                return Ok(());
+            }
             prop_assert!(grant.is_ok(), "grant_ip: {:?}", grant);
             let (grants, verbatim) = {
                 let vmm = sim.vmm.lock().unwrap();
@@ -421,6 +433,20 @@ async fn inject(
             }
             Err(e) => e,
         };
+        if value.trim().is_empty() {
+            // A blank name is refused either by the client's own checks,
+            // before any script is rendered, or by VMM as a name it cannot
+            // find (the CRD refuses most of them earlier still).
+            let config = matches!(err, ScvmmError::Config(_)) && err.to_string().contains("empty");
+            prop_assert!(
+                config || err.is_not_found(),
+                "{:?}: a blank name is refused: {}",
+                field,
+                err
+            );
+            prop_assert_eq!(s.vms.len(), vms_before, "no VM was made");
+            return Ok(());
+        }
         prop_assert!(
             err.is_not_found(),
             "{:?}: VMM finds nothing by that name (error 801), the script did not break: {}",

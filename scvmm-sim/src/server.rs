@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use wsman::server::{CommandBackend, ServiceConfig, WinrsService};
-use wsman::transport::{ServerConfig, ServerHandle, StaticCredentials, WsmanServer};
+use wsman::transport::{
+    CredentialStore, Password, ServerConfig, ServerHandle, StaticCredentials, WsmanServer,
+};
 
 /// Everything that can stop the emulator from starting.
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +61,8 @@ pub struct RunningSim {
     /// What each booted guest took from its seed (host name, provider ID,
     /// user-data digest, addresses), by VM id.
     pub guests: GuestTable,
+    /// The accounts WinRM and the inspection API accept.
+    pub accounts: Arc<Accounts>,
     ticker: tokio::task::JoinHandle<()>,
 }
 
@@ -66,6 +70,65 @@ impl Drop for RunningSim {
     fn drop(&mut self) {
         self.ticker.abort();
     }
+}
+
+/// The emulator's accounts. A password can change while the emulator runs,
+/// as an administrator rotating a service account's password in AD would:
+/// connections already authenticated stay so, new handshakes need the new
+/// password.
+#[derive(Debug, Default)]
+pub struct Accounts {
+    list: Mutex<Vec<(String, String)>>,
+    store: std::sync::RwLock<StaticCredentials>,
+}
+
+impl Accounts {
+    /// Accounts as `(NAME, PASSWORD)`; NAME may be `DOMAIN\user` or
+    /// `user@domain`, which accept only that domain.
+    pub fn new(accounts: Vec<(String, String)>) -> Self {
+        let store = std::sync::RwLock::new(build_store(&accounts));
+        Self {
+            list: Mutex::new(accounts),
+            store,
+        }
+    }
+
+    /// Changes the password of the account `name` (as given at start,
+    /// compared case-insensitively); false when there is no such account.
+    pub fn set_password(&self, name: &str, password: &str) -> bool {
+        let Ok(mut list) = self.list.lock() else {
+            return false;
+        };
+        let Some(account) = list.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(name)) else {
+            return false;
+        };
+        account.1 = password.to_string();
+        if let Ok(mut store) = self.store.write() {
+            *store = build_store(&list);
+        }
+        true
+    }
+}
+
+impl CredentialStore for Accounts {
+    fn password(&self, user: &str, domain: &str) -> Option<Password> {
+        self.store.read().ok()?.password(user, domain)
+    }
+}
+
+fn build_store(accounts: &[(String, String)]) -> StaticCredentials {
+    let mut creds = StaticCredentials::new();
+    for (name, password) in accounts {
+        // `DOMAIN\user` and `user@domain` accept only that domain; a bare
+        // name accepts any, as a local account on a workgroup host would.
+        let (user, domain) = wsman::transport::auth::split_user(name);
+        creds = if domain.is_empty() {
+            creds.with_user(user, password.as_str())
+        } else {
+            creds.with_domain_user(domain, user, password.as_str())
+        };
+    }
+    creds
 }
 
 fn read(path: &PathBuf) -> Result<String, StartError> {
@@ -182,18 +245,7 @@ pub async fn start(
         m.set_guest_hook(hook);
     }
 
-    let mut creds = StaticCredentials::new();
-    for (name, password) in &accounts {
-        // `DOMAIN\user` and `user@domain` accept only that domain; a bare
-        // name accepts any, as a local account on a workgroup host would.
-        let (user, domain) = wsman::transport::auth::split_user(name);
-        creds = if domain.is_empty() {
-            creds.with_user(user, password.as_str())
-        } else {
-            creds.with_domain_user(domain, user, password.as_str())
-        };
-    }
-    let creds = Arc::new(creds);
+    let creds = Arc::new(Accounts::new(accounts));
 
     let service_config = ServiceConfig {
         machine: "SCVMM-SIM".into(),
@@ -242,7 +294,7 @@ pub async fn start(
         http: http_stats.clone(),
     };
 
-    let mut config = ServerConfig::new(creds);
+    let mut config = ServerConfig::new(creds.clone());
     config.fallback = Some(Arc::new(AdminFallback(router(admin))));
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
         let cert = std::fs::read(cert).map_err(|source| StartError::Read {
@@ -300,6 +352,7 @@ pub async fn start(
         vmm,
         service,
         guests: guests_out,
+        accounts: creds,
         ticker,
     })
 }

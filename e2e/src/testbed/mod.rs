@@ -186,6 +186,11 @@ pub struct TestCluster {
     kubeconfig_path: PathBuf,
     kubeconfig: Kubeconfig,
     api_url: String,
+    /// The flags kube-apiserver was started with, to start it again the
+    /// same way (same port, certificates and etcd).
+    api_args: Vec<String>,
+    /// How many times kube-apiserver was started.
+    api_starts: u32,
     binaries: Binaries,
     started_in: Duration,
     // Declared last so it is removed after the processes have stopped.
@@ -365,18 +370,14 @@ impl TestCluster {
 
         // kube-apiserver.
         let api_port = free_port()?;
-        supervisor.spawn(
-            "kube-apiserver",
-            &binaries.kube_apiserver,
-            &kube_apiserver_args(
-                &etcd_url,
-                None,
-                &pki_dir,
-                &root.join("apiserver-certs"),
-                api_port,
-            ),
-            &[],
-        )?;
+        let api_args = kube_apiserver_args(
+            &etcd_url,
+            None,
+            &pki_dir,
+            &root.join("apiserver-certs"),
+            api_port,
+        );
+        supervisor.spawn("kube-apiserver", &binaries.kube_apiserver, &api_args, &[])?;
         let api_url = format!("https://127.0.0.1:{api_port}");
 
         let kubeconfig = kubeconfig_yaml(&api_url, &ca.cert_pem, &admin)?;
@@ -391,6 +392,8 @@ impl TestCluster {
             kubeconfig_path,
             kubeconfig,
             api_url,
+            api_args,
+            api_starts: 1,
             binaries,
             started_in: Duration::ZERO,
             dir,
@@ -540,6 +543,30 @@ impl TestCluster {
     /// what happens when it goes away.
     pub fn stop_component(&mut self, component: &str) {
         self.supervisor.stop(component, Duration::from_secs(10));
+    }
+
+    /// Stops kube-apiserver (SIGTERM, SIGKILL after 10 s); etcd and every
+    /// other process keep running, so the cluster's data survives. For
+    /// tests of clients that must ride out an API server restart.
+    pub fn stop_api_server(&mut self) {
+        self.supervisor
+            .stop("kube-apiserver", Duration::from_secs(10));
+    }
+
+    /// Starts kube-apiserver again after [`stop_api_server`](Self::stop_api_server),
+    /// with the flags of the first start (same port, certificates, service
+    /// account keys and etcd), and waits until it is ready. The log of the
+    /// previous run is kept as `kube-apiserver.<n>.log`.
+    pub async fn start_api_server(&mut self) -> Result<(), Error> {
+        let log = self.log_path("kube-apiserver");
+        let kept = self.log_path(&format!("kube-apiserver.{}", self.api_starts));
+        std::fs::rename(&log, &kept).map_err(io_err(&log))?;
+        let program = self.binaries.kube_apiserver.clone();
+        let args = self.api_args.clone();
+        self.supervisor
+            .spawn("kube-apiserver", &program, &args, &[])?;
+        self.api_starts += 1;
+        self.wait_ready(Duration::from_secs(90)).await
     }
 
     /// Runs another process under the test bed's supervision (stopped with

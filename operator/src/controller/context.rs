@@ -5,7 +5,7 @@ use super::connection::{ClientCache, ConnectionDefaults};
 use crate::metrics::Metrics;
 use kube::runtime::events::{Recorder, Reporter};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Manager settings the reconcilers use.
 #[derive(Debug, Clone)]
@@ -67,18 +67,33 @@ pub struct Context {
     pub caches: super::caches::Caches,
 }
 
-/// Consecutive reconcile failures per object.
+/// Consecutive reconcile failures per object, with the time each one's
+/// retry is due.
 #[derive(Default)]
-pub struct Failures(std::sync::Mutex<std::collections::HashMap<String, u32>>);
+pub struct Failures(std::sync::Mutex<std::collections::HashMap<String, (u32, Instant)>>);
 
 impl Failures {
-    /// Counts one more failure; returns the count before it.
+    /// Counts one more failure; returns the backoff attempt (the count
+    /// before it). A failure while the previous one's retry is still due
+    /// (the object was woken early by a watch event or a VM change) does
+    /// not escalate: during an API server outage a machine whose job runs
+    /// is woken every few hundred milliseconds, and counting each of those
+    /// pushed its retry to the 256 s cap within seconds, so it sat idle for
+    /// minutes after the API server came back.
     pub fn bump(&self, key: &str) -> u32 {
+        self.bump_at(key, Instant::now())
+    }
+
+    fn bump_at(&self, key: &str, now: Instant) -> u32 {
         self.0
             .lock()
             .map(|mut m| {
-                let n = m.entry(key.to_string()).or_default();
+                let (n, due) = m.entry(key.to_string()).or_insert((0, now));
+                if *n > 0 && now < *due {
+                    return *n - 1;
+                }
                 *n += 1;
+                *due = now + super::shared::backoff(*n - 1);
                 *n - 1
             })
             .unwrap_or(0)
@@ -114,5 +129,26 @@ impl Context {
             vm_lists: Default::default(),
             caches: Default::default(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn early_failures_do_not_escalate_the_backoff() {
+        let f = Failures::default();
+        let t0 = Instant::now();
+        assert_eq!(f.bump_at("m", t0), 0);
+        // Woken ten times within the first retry's 1 s: still attempt 0.
+        for i in 1..=10 {
+            assert_eq!(f.bump_at("m", t0 + Duration::from_millis(90 * i)), 0);
+        }
+        assert_eq!(f.bump_at("m", t0 + Duration::from_secs(1)), 1);
+        assert_eq!(f.bump_at("m", t0 + Duration::from_millis(2500)), 1);
+        assert_eq!(f.bump_at("m", t0 + Duration::from_secs(3)), 2);
+        f.reset("m");
+        assert_eq!(f.bump_at("m", t0 + Duration::from_secs(4)), 0);
     }
 }

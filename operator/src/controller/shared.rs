@@ -79,6 +79,66 @@ pub fn backoff(attempt: u32) -> Duration {
     Duration::from_secs(1u64 << attempt.min(8)).min(Duration::from_secs(300))
 }
 
+/// Backoff of each of our watches after an error: 0.5 s doubling to 5 s,
+/// reset once 30 s pass without one. kube's default climbs to 30 s (with
+/// jitter, nearly a minute); after an API server restart a watch waits
+/// twice (the refused connection, then the 410 for its stale resource
+/// version before the relist), and the reflector stores the reconciles
+/// read from lagged behind for minutes: a machine kept recording the VM
+/// ID it had already written. A watch that tries every 5 s is no load on
+/// an API server that is down.
+pub fn watch_backoff() -> kube::runtime::utils::ResetTimerBackoff<WatchBackoff> {
+    kube::runtime::utils::ResetTimerBackoff::new(
+        WatchBackoff::new(Duration::from_millis(500), Duration::from_secs(5)),
+        Duration::from_secs(30),
+    )
+}
+
+/// Backoff of a controller's merged trigger stream: a short constant
+/// pause. Its errors are those of the watches, which back off each on
+/// their own ([`watch_backoff`]); kube's default (up to a minute) paused
+/// the whole merge on every error of any watch, so after an API server
+/// restart each watch's 410 held up all the others and they relisted one
+/// after the other.
+pub fn trigger_backoff() -> WatchBackoff {
+    WatchBackoff::new(Duration::from_millis(100), Duration::from_millis(100))
+}
+
+/// Exponential backoff between two bounds.
+#[derive(Debug, Clone)]
+pub struct WatchBackoff {
+    min: Duration,
+    max: Duration,
+    next: Duration,
+}
+
+impl WatchBackoff {
+    /// Starts at `min` and doubles up to `max`.
+    pub fn new(min: Duration, max: Duration) -> Self {
+        Self {
+            min,
+            max,
+            next: min,
+        }
+    }
+}
+
+impl Iterator for WatchBackoff {
+    type Item = Duration;
+
+    fn next(&mut self) -> Option<Duration> {
+        let now = self.next;
+        self.next = self.next.saturating_mul(2).min(self.max);
+        Some(now)
+    }
+}
+
+impl kube::runtime::utils::Backoff for WatchBackoff {
+    fn reset(&mut self) {
+        self.next = self.min;
+    }
+}
+
 /// The backoff key of an object for a controller.
 pub fn failure_key(controller: &str, namespace: Option<&str>, name: &str) -> String {
     format!("{controller}:{}/{name}", namespace.unwrap_or_default())

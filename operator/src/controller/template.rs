@@ -113,7 +113,7 @@ pub async fn run(
     let api: Api<ScvmmMachineTemplate> = opts.api(&client);
     let (reader, writer) = kube::runtime::reflector::store::<ScvmmMachineTemplate>();
     let stream = watcher(api, wc)
-        .default_backoff()
+        .backoff(shared::watch_backoff())
         .reflect(writer)
         .applied_objects()
         .predicate_filter(
@@ -133,6 +133,7 @@ pub async fn run(
         .with_config(
             kube::runtime::controller::Config::default().concurrency(opts.concurrency.max(1)),
         )
+        .trigger_backoff(shared::trigger_backoff())
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, ctx.clone())
         .for_each(shared::forget_failures(ctx.clone(), "template"))

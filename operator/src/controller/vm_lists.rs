@@ -136,7 +136,7 @@ struct Waiting {
     client: Option<ScvmmClient>,
     /// A poller task runs for the endpoint.
     polling: bool,
-    /// The poller's current pause.
+    /// The poller's pace between good lists (its failure backoff aside).
     interval: Duration,
 }
 
@@ -258,8 +258,9 @@ impl VmLists {
     }
 
     /// How old a list a waiting machine of `endpoint` accepts: `base`, or
-    /// twice the poller's current pause when that is longer (so machines
-    /// do not list on their own when the poller has slowed down).
+    /// twice the poller's pace when that is longer (so machines do not
+    /// list on their own when slow lists have slowed the poller down; a
+    /// poller backing off after failures does not stretch it).
     pub fn busy_age(&self, endpoint: &str, base: Duration) -> Duration {
         self.waiting
             .lock()
@@ -316,7 +317,13 @@ impl VmLists {
             if let Ok(mut waiting) = self.waiting.lock()
                 && let Some(w) = waiting.get_mut(&endpoint)
             {
-                w.interval = interval;
+                // Machines accept lists as old as this pause (busy_age).
+                // A failed list refreshes nothing: stretched by the
+                // failure backoff, the pause would let machines read the
+                // last good list for up to a minute and report a VM as it
+                // was before SCVMM went away, instead of looking
+                // themselves and reporting SCVMM unreachable.
+                w.interval = next_interval(settings.interval, took, 0);
             }
         }
     }

@@ -398,3 +398,216 @@ pub async fn apply(env: &Env, api: &Api<DynamicObject>, v: Value) {
     .await
     .unwrap_or_else(|e| panic!("applying {name} in {}: {e}", env.ns));
 }
+
+/// A machine spec whose address is granted from the emulator's static IP
+/// pool, so deleting the machine has an SCVMM IP grant to revoke.
+pub fn pool_machine_spec() -> Value {
+    json!({
+        "vmTemplate": "Ubuntu 24.04",
+        "cpuCount": 2,
+        "memory": "4Gi",
+        "network": {"devices": [{
+            "name": "eth0", "vmNetwork": "Prod-VLAN100", "scvmmIPPool": "Prod-VLAN100-Pool",
+        }]},
+    })
+}
+
+/// Takes the emulator's WinRM endpoint down: from now on every WinRM
+/// request is dropped without an answer, and the connections already open
+/// are closed (kept-alive ones would otherwise see nothing until their
+/// next request). The rule's fire count is the number of requests that
+/// reached the endpoint meanwhile, see [`requests_while_down`].
+pub fn scvmm_down(env: &Env) {
+    add_fault(
+        env,
+        json!({"operation": "WinRM:*", "effect": "DropConnection"}),
+    );
+    env.sim.handle.drop_connections();
+}
+
+/// WinRM requests the endpoint received (and dropped) since [`scvmm_down`].
+pub fn requests_while_down(env: &Env) -> u32 {
+    env.sim
+        .vmm
+        .lock()
+        .unwrap()
+        .faults_mut()
+        .rules()
+        .filter(|(r, _)| {
+            r.operation == "WinRM:*" && r.effect == scvmm_sim::vmm::FaultEffect::DropConnection
+        })
+        .map(|(_, n)| n)
+        .sum()
+}
+
+/// The emulator's VMs: (name, status).
+pub fn vms(env: &Env) -> Vec<(String, String)> {
+    let vmm = env.sim.vmm.lock().unwrap();
+    vmm.state()
+        .vms
+        .iter()
+        .map(|v| (v.name.clone(), v.status.to_string()))
+        .collect()
+}
+
+/// The status of the VM named `name`, if there is one.
+pub fn vm_status(env: &Env, name: &str) -> Option<String> {
+    vms(env)
+        .into_iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, s)| s)
+}
+
+/// The instance UUID of a machine's `spec.providerID`.
+pub fn instance_of(sm: &Value) -> Option<String> {
+    sm["spec"]["providerID"]
+        .as_str()
+        .and_then(|p| p.strip_prefix("scvmm://"))
+        .map(str::to_ascii_lowercase)
+}
+
+/// The invariant every outage and restart test ends with: nothing lost
+/// (each ScvmmMachine in the namespace is one of `live`, provisioned and
+/// Ready, with exactly one VM), nothing leaked (no VM, seed ISO, library
+/// seed file or IP grant of ours without a live machine, and every
+/// machine of `deleted` is gone, so no finalizer is stuck).
+pub async fn assert_nothing_lost_nothing_leaked(env: &Env, live: &[&str], deleted: &[&str]) {
+    let machines = env
+        .api("ScvmmMachine")
+        .list(&Default::default())
+        .await
+        .unwrap();
+    let mut names: Vec<String> = machines
+        .items
+        .iter()
+        .map(|m| m.metadata.name.clone().unwrap_or_default())
+        .collect();
+    names.sort();
+    let mut want: Vec<String> = live.iter().map(|s| s.to_string()).collect();
+    want.sort();
+    assert_eq!(names, want, "exactly the live machines remain");
+    let mut instances = Vec::new();
+    for m in &machines.items {
+        let v = serde_json::to_value(m).unwrap();
+        let name = m.metadata.name.clone().unwrap_or_default();
+        assert!(
+            m.metadata.deletion_timestamp.is_none(),
+            "{name} is not stuck in deletion: {v:#}"
+        );
+        assert_eq!(
+            v["status"]["initialization"]["provisioned"], true,
+            "{name} is provisioned: {v:#}"
+        );
+        assert_eq!(
+            condition(&v, "Ready").map(|c| c["status"].clone()),
+            Some(json!("True")),
+            "{name} is Ready: {v:#}"
+        );
+        assert_eq!(env.vms_named(&name), 1, "exactly one VM for {name}");
+        instances.push(instance_of(&v).unwrap_or_else(|| panic!("{name} has an identity")));
+    }
+    for name in deleted {
+        assert!(
+            env.api("ScvmmMachine")
+                .get_opt(name)
+                .await
+                .unwrap()
+                .is_none(),
+            "{name} is gone (no finalizer stuck)"
+        );
+        assert!(
+            env.api("Machine").get_opt(name).await.unwrap().is_none(),
+            "the Machine {name} is gone"
+        );
+    }
+    let vmm = env.sim.vmm.lock().unwrap();
+    let s = vmm.state();
+    let mine = |text: &str| {
+        let text = text.to_ascii_lowercase();
+        instances.iter().any(|i| text.contains(i.as_str()))
+    };
+    let stray_vms: Vec<&str> = s
+        .vms
+        .iter()
+        .filter(|v| !live.contains(&v.name.as_str()))
+        .map(|v| v.name.as_str())
+        .collect();
+    assert!(
+        stray_vms.is_empty(),
+        "no VM without a machine: {stray_vms:?}"
+    );
+    // Every live machine is provisioned, so its seed was ejected and
+    // deleted too: no seed of anyone may be left.
+    let seeds: Vec<&str> = s
+        .isos
+        .iter()
+        .map(|i| i.name.as_str())
+        .filter(|n| n.contains("capi-seed"))
+        .collect();
+    assert!(seeds.is_empty(), "no seed ISO left: {seeds:?}");
+    let seed_files: Vec<&str> = s
+        .files
+        .iter()
+        .map(|f| f.path.as_str())
+        .filter(|p| p.contains("capi-seed"))
+        .collect();
+    assert!(
+        seed_files.is_empty(),
+        "no seed file left in a library: {seed_files:?}"
+    );
+    let stray_grants: Vec<&str> = s
+        .allocations
+        .iter()
+        .map(|a| a.description.as_str())
+        .filter(|d| d.starts_with("capi-scvmm:") && !mine(d))
+        .collect();
+    assert!(
+        stray_grants.is_empty(),
+        "no IP grant without a machine: {stray_grants:?}"
+    );
+    let grants = s
+        .allocations
+        .iter()
+        .filter(|a| a.description.starts_with("capi-scvmm:"))
+        .count();
+    assert!(
+        grants <= live.len(),
+        "at most one grant per live machine: {grants}"
+    );
+}
+
+/// Everything logged in this test process since [`capture_logs`], as text.
+pub fn captured_logs() -> String {
+    LOGS.get()
+        .map(|b| String::from_utf8_lossy(&b.lock().unwrap()).into_owned())
+        .unwrap_or_default()
+}
+
+static LOGS: std::sync::OnceLock<Arc<std::sync::Mutex<Vec<u8>>>> = std::sync::OnceLock::new();
+
+struct LogBuffer(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Sends the logs of every test in this process (our crates at debug) to
+/// a buffer [`captured_logs`] reads, for assertions on what a log must
+/// never contain. The first call installs the global subscriber; later
+/// calls do nothing.
+pub fn capture_logs() {
+    let buffer = LOGS.get_or_init(Arc::default).clone();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(
+            "info,operator=debug,wsman=debug,scvmm_sim=debug",
+        ))
+        .with_ansi(false)
+        .with_writer(move || LogBuffer(buffer.clone()))
+        .try_init();
+}

@@ -314,24 +314,25 @@ pub async fn run(
     let wc = opts.watcher_config();
     let (reader, writer) = reflector::store::<ScvmmCluster>();
     let clusters = watcher(opts.api::<ScvmmCluster>(&client), wc.clone())
-        .default_backoff()
+        .backoff(shared::watch_backoff())
         .reflect(writer)
         .applied_objects()
         .predicate_filter(trigger_hash, Default::default());
     let capi_clusters = watcher(opts.api::<Cluster>(&client), wc.clone())
-        .default_backoff()
+        .backoff(shared::watch_backoff())
         .applied_objects()
         .predicate_filter(cluster_hash, Default::default());
     // Deletions matter (the cluster's deletion waits for them), so the raw
     // event stream is used rather than applied objects only.
     let machines = watcher(opts.api::<ScvmmMachine>(&client), wc.clone())
-        .default_backoff()
+        .backoff(shared::watch_backoff())
         .touched_objects()
         .predicate_filter(machine_hash, Default::default());
     let by_machine = reader.clone();
     let config = kube::runtime::controller::Config::default().concurrency(opts.concurrency.max(1));
     Controller::for_stream(clusters, reader)
         .with_config(config)
+        .trigger_backoff(shared::trigger_backoff())
         .owns(
             opts.api::<IPAddressClaim>(&client),
             watcher::Config::default(),

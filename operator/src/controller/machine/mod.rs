@@ -397,7 +397,7 @@ pub async fn run(
     let wc = opts.watcher_config();
     let (reader, writer) = reflector::store::<ScvmmMachine>();
     let machines = watcher(opts.api::<ScvmmMachine>(&client), wc.clone())
-        .default_backoff()
+        .backoff(shared::watch_backoff())
         .modify(|m| m.managed_fields_mut().clear())
         .reflect(writer)
         .applied_objects()
@@ -413,19 +413,19 @@ pub async fn run(
     ctx.caches
         .set(machine_store, cluster_store, scvmm_cluster_store);
     let capi_machines = watcher(opts.api::<Machine>(&client), wc.clone())
-        .default_backoff()
+        .backoff(shared::watch_backoff())
         .modify(|m| m.managed_fields_mut().clear())
         .reflect(machine_writer)
         .applied_objects()
         .predicate_filter(machine_hash, Default::default());
     let clusters = watcher(opts.api::<Cluster>(&client), wc.clone())
-        .default_backoff()
+        .backoff(shared::watch_backoff())
         .modify(|c| c.managed_fields_mut().clear())
         .reflect(cluster_writer)
         .applied_objects()
         .predicate_filter(cluster_hash, Default::default());
     let scvmm_clusters = watcher(opts.api::<ScvmmCluster>(&client), wc.clone())
-        .default_backoff()
+        .backoff(shared::watch_backoff())
         .modify(|c| c.managed_fields_mut().clear())
         .reflect(scvmm_cluster_writer)
         .applied_objects()
@@ -435,6 +435,7 @@ pub async fn run(
     let config = kube::runtime::controller::Config::default().concurrency(opts.concurrency.max(1));
     Controller::for_stream(machines, reader)
         .with_config(config)
+        .trigger_backoff(shared::trigger_backoff())
         .owns(
             opts.api::<IPAddressClaim>(&client),
             watcher::Config::default(),
