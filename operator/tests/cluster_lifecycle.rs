@@ -15,7 +15,7 @@ use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use operator::api;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use support::*;
 
 const T: Duration = Duration::from_secs(120);
@@ -1009,4 +1009,33 @@ async fn block_move_is_set_while_an_scvmm_job_runs() {
         |v| v["metadata"]["annotations"]["clusterctl.cluster.x-k8s.io/block-move"].is_null(),
     )
     .await;
+
+    // Deleting: set for the shutdown and kept through the removal job
+    // until the object is gone; never cleared in between.
+    add_fault(
+        &env,
+        json!({"operation": "Remove-SCVirtualMachine", "object": "slow", "count": 1, "effect": {"Delay": {"seconds": 4.0}}}),
+    );
+    let api = env.api("ScvmmMachine");
+    api.delete("slow", &DeleteParams::default()).await.unwrap();
+    let deadline = Instant::now() + T;
+    let mut blocked_while_deleting = false;
+    while let Some(v) = api.get_opt("slow").await.unwrap() {
+        let v = serde_json::to_value(v).unwrap();
+        let on = v["metadata"]["annotations"]["clusterctl.cluster.x-k8s.io/block-move"] == "true";
+        if blocked_while_deleting {
+            assert!(on, "block-move was cleared during deletion: {v:#}");
+        }
+        blocked_while_deleting |= on;
+        assert!(
+            Instant::now() < deadline,
+            "the machine was not deleted: {v:#}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        blocked_while_deleting,
+        "block-move was never set while deleting"
+    );
+    assert_eq!(env.vms_named("slow"), 0);
 }

@@ -139,6 +139,12 @@ proptest! {
         }
         if p.action == Action::ChooseIdentity {
             prop_assert!(!o.has_identity && o.cluster_ready);
+            prop_assert!(!o.paused && !o.deleting && o.has_owner);
+            if !o.has_finalizer {
+                // Folded with the finalizer only when the create can follow.
+                prop_assert_eq!(&o.bootstrap, &BootstrapData::Ready);
+                prop_assert_eq!(&o.addresses, &Addresses::Ready);
+            }
         }
     }
 
@@ -287,7 +293,10 @@ impl Model {
     fn apply(&mut self, a: &Action, lost_reply: bool) {
         match a {
             Action::AddFinalizer => self.finalizer = true,
-            Action::ChooseIdentity => self.identity = true,
+            Action::ChooseIdentity => {
+                self.identity = true;
+                self.finalizer = true;
+            }
             Action::RecordVmId(_) => self.vm_id = true,
             Action::CreateVm => self.vms.push("UnderCreation"),
             Action::StartVm => self.vms[0] = "Starting",

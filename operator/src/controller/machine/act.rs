@@ -71,7 +71,14 @@ pub async fn act(
             let id = uuid::Uuid::new_v4().to_string();
             // Persisted before anything is sent to SCVMM: every later step,
             // including a retry after a lost reply, looks the VM up by it.
-            let patch = json!({"metadata": {"resourceVersion": sm.resource_version()},
+            // The finalizer goes in the same patch when it is missing: the
+            // identity is never persisted without it.
+            let mut finalizers = sm.finalizers().to_vec();
+            if !finalizers.iter().any(|f| f == MACHINE_FINALIZER) {
+                finalizers.push(MACHINE_FINALIZER.to_string());
+            }
+            let patch = json!({"metadata": {"resourceVersion": sm.resource_version(),
+                                            "finalizers": finalizers},
                                "spec": {"providerID": crate::bootstrap::provider_id(&id)}});
             api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
                 .await?;

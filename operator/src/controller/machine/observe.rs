@@ -159,7 +159,8 @@ pub async fn observe(sm: &ScvmmMachine, ctx: &Context) -> Result<World, Error> {
 
     // Bootstrap data and addresses matter only until the VM is created,
     // and only to the two steps that use them: choosing the identity (which
-    // waits for them) and the create itself (an identity, no VM yet). Any
+    // waits for them, and adds the finalizer too when they are there on the
+    // first look) and the create itself (an identity, no VM yet). Any
     // other reconcile skips the Secret GET and the claims: a machine goes
     // through many reconciles before its VM ID is recorded.
     let has_finalizer = sm.finalizers().iter().any(|f| f == MACHINE_FINALIZER);
@@ -171,7 +172,6 @@ pub async fn observe(sm: &ScvmmMachine, ctx: &Context) -> Result<World, Error> {
         && !provisioned
         && sm.spec.vm_id.is_none()
         && machine.is_some()
-        && has_finalizer
         && ((!has_identity && cluster_ready) || scvmm == Scvmm::Absent);
     let (bootstrap, user_data) = if needs_inputs {
         read_bootstrap(client, &ns, machine.as_ref()).await?

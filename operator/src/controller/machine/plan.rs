@@ -281,6 +281,17 @@ fn plan_create(o: &Observed) -> Plan {
         return p;
     }
     if !o.has_finalizer {
+        if !o.has_identity && o.cluster_ready && !o.provisioned && inputs_not_ready(o).is_none() {
+            // Everything the create needs is there: one patch adds the
+            // finalizer and the identity together, saving a write and a
+            // watch round trip per machine.
+            return act(
+                Action::ChooseIdentity,
+                reasons::CREATING,
+                "choosing the machine's identity",
+                None,
+            );
+        }
         let mut p = act(
             Action::AddFinalizer,
             reasons::CREATING,
