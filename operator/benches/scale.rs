@@ -10,6 +10,9 @@
 //! The emulator's latency model is scaled by `SCVMM_BENCH_SCALE` (default
 //! 0.02). Prints Markdown tables; with `SCVMM_BENCH_WRITE_DOCS=1` it also
 //! rewrites docs/benchmarks.md and docs/benchmarks.svg. `just bench` runs it.
+//! `SCVMM_BENCH_LOG` (a tracing filter such as `operator=debug`) prints the
+//! controllers' log to stderr; `SCVMM_BENCH_CONCURRENCY` sets the machine
+//! controller's concurrency (default 10).
 //!
 //! Lower bound of one machine, from the emulator's model at scale `s` (the
 //! controller's path, read from its scripts and the emulator):
@@ -1040,7 +1043,7 @@ impl Report {
             "The scenarios of issue #8, run by `just bench`: the real local API server with the Cluster API core manager, \
              scvmm-sim and our controllers, all but the API server, etcd and the CAPI manager in one process, on a machine \
              with 2 cores. Each size N creates N Machines (with their ScvmmMachines and bootstrap Secrets) at once in one \
-             cluster, waits until every ScvmmMachine is provisioned and Ready, deletes the Machines and waits until they are \
+             cluster whose infrastructure is already provisioned, waits until every ScvmmMachine is provisioned and Ready, deletes the Machines and waits until they are \
              gone; then idle machines are left alone for a window and their WinRM traffic is counted.\n"
         );
         let _ = writeln!(out, "{}\n", self.settings_line());
@@ -1069,7 +1072,7 @@ impl Report {
         );
         let _ = writeln!(
             out,
-            "Reproduce: `just bench` (or `SCVMM_BENCH_SIZES=10,100 SCVMM_BENCH_IDLE=200 cargo bench -p operator --bench scale`; `SCVMM_BENCH_SCALE`, `SCVMM_BENCH_IDLE_SECONDS`, `SCVMM_BENCH_RESYNC_SECONDS` change the rest).\n"
+            "Reproduce: `just bench` (or `SCVMM_BENCH_SIZES=10,100 SCVMM_BENCH_IDLE=200 cargo bench -p operator --bench scale`; `SCVMM_BENCH_SCALE`, `SCVMM_BENCH_IDLE_SECONDS`, `SCVMM_BENCH_RESYNC_SECONDS`, `SCVMM_BENCH_CONCURRENCY` (machine controller concurrency, default 10) change the rest; `SCVMM_BENCH_LOG=operator=debug` prints the controllers' log to stderr).\n"
         );
         let _ = writeln!(out, "## Provision N at once, then delete them\n");
         let _ = writeln!(
@@ -1216,6 +1219,14 @@ fn trim_number(v: f64) -> String {
 }
 
 fn main() {
+    // A timeline of the controllers' steps, to see where a machine's time
+    // goes: e.g. SCVMM_BENCH_LOG=operator=debug (stderr; off by default).
+    if let Ok(filter) = std::env::var("SCVMM_BENCH_LOG") {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let cfg = Config::from_env();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -1243,6 +1254,21 @@ fn main() {
             cfg.concurrency,
         );
         env.create_cluster(CLUSTER, PASSWORD).await;
+        // The scenarios time machines, not the cluster: its infrastructure
+        // is ready before the first Machine is created.
+        let cluster_started = Instant::now();
+        eventually(
+            &env.api("Cluster"),
+            CLUSTER,
+            "the Cluster's infrastructure is provisioned",
+            Duration::from_secs(120),
+            |v| v["status"]["initialization"]["infrastructureProvisioned"] == true,
+        )
+        .await;
+        eprintln!(
+            "cluster infrastructure provisioned in {:.1} s",
+            cluster_started.elapsed().as_secs_f64()
+        );
         let mut w = World {
             env,
             client,
