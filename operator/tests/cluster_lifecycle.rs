@@ -304,16 +304,7 @@ async fn bad_credentials_and_failure_domains_are_reported_and_recover() {
     assert_ne!(sc["status"]["initialization"]["provisioned"], true);
 
     // Rotating the Secret is picked up without a restart.
-    let secrets: kube::Api<k8s_openapi::api::core::v1::Secret> =
-        kube::Api::namespaced(env.client.clone(), &env.ns);
-    secrets
-        .patch(
-            "c1-vmm",
-            &PatchParams::default(),
-            &Patch::Merge(json!({"stringData": {"password": PASSWORD}})),
-        )
-        .await
-        .unwrap();
+    env.set_password("c1-vmm", PASSWORD).await;
     let sc = eventually(&env.api("ScvmmCluster"), "c1", "domains checked", T, |v| {
         condition(v, "FailureDomainsReady").is_some_and(|c| c["reason"] == "FailureDomainInvalid")
     })

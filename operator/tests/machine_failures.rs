@@ -148,16 +148,7 @@ async fn refused_credentials_are_reported_and_rotation_is_picked_up_without_rest
         |v| v["status"]["initialization"]["provisioned"] == true,
     )
     .await;
-    let secrets: kube::Api<k8s_openapi::api::core::v1::Secret> =
-        kube::Api::namespaced(env.client.clone(), &env.ns);
-    secrets
-        .patch(
-            "c2-vmm",
-            &kube::api::PatchParams::default(),
-            &kube::api::Patch::Merge(json!({"stringData": {"password": "wrong-password"}})),
-        )
-        .await
-        .unwrap();
+    env.set_password("c2-vmm", "wrong-password").await;
     env.create_machine("c2", "m2", machine_spec("10.20.0.63"))
         .await;
     let refused = reason(&env, "m2", "ScvmmAvailable", "ScvmmUnauthorized", T).await;
@@ -173,14 +164,7 @@ async fn refused_credentials_are_reported_and_rotation_is_picked_up_without_rest
     assert_eq!(env.vms_named("m2"), 0);
 
     // Rotate the Secret: the next reconcile uses the new credentials.
-    secrets
-        .patch(
-            "c2-vmm",
-            &kube::api::PatchParams::default(),
-            &kube::api::Patch::Merge(json!({"stringData": {"password": PASSWORD}})),
-        )
-        .await
-        .unwrap();
+    env.set_password("c2-vmm", PASSWORD).await;
     let sm = provisioned(&env, "m2", Duration::from_secs(120)).await;
     assert_eq!(condition(&sm, "ScvmmAvailable").unwrap()["status"], "True");
     assert_eq!(env.vms_named("m2"), 1);

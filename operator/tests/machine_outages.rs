@@ -10,7 +10,6 @@
 
 mod support;
 
-use kube::api::{Patch, PatchParams};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use support::*;
@@ -484,16 +483,7 @@ async fn rotating_the_password_in_the_middle_of_a_create_makes_one_vm() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let secrets: kube::Api<k8s_openapi::api::core::v1::Secret> =
-        kube::Api::namespaced(env.client.clone(), &env.ns);
-    secrets
-        .patch(
-            "c1-vmm",
-            &PatchParams::default(),
-            &Patch::Merge(json!({"stringData": {"password": NEW}})),
-        )
-        .await
-        .unwrap();
+    env.set_password("c1-vmm", NEW).await;
     let rotated_at = Instant::now();
     eprintln!(
         "{} handshakes refused between the two changes",

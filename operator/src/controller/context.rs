@@ -65,6 +65,9 @@ pub struct Context {
     /// Machines, Clusters and ScvmmClusters from the machine controller's
     /// watches.
     pub caches: super::caches::Caches,
+    /// The status last written to each object (read-your-writes over the
+    /// watch cache).
+    pub own_writes: super::own_writes::OwnWrites,
 }
 
 /// Consecutive reconcile failures per object, with the time each one's
@@ -128,6 +131,7 @@ impl Context {
             polls: Default::default(),
             vm_lists: Default::default(),
             caches: Default::default(),
+            own_writes: Default::default(),
         })
     }
 }

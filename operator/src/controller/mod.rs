@@ -8,6 +8,7 @@ pub mod conditions;
 pub mod connection;
 pub mod context;
 pub mod machine;
+pub mod own_writes;
 pub mod quantity;
 pub mod shared;
 pub mod template;

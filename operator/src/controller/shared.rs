@@ -201,7 +201,9 @@ pub fn gone_is_fine<T>(r: Result<T, kube::Error>) -> Result<(), Error> {
     }
 }
 
-/// Server-side apply of an object's whole status (we own all of it).
+/// Server-side apply of an object's whole status (we own all of it). The
+/// status written is remembered until the watch cache shows it
+/// ([`super::own_writes`]).
 pub async fn apply_status<K, S>(ctx: &Context, obj: &K, status: &S) -> Result<(), Error>
 where
     K: Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>
@@ -210,19 +212,37 @@ where
         + std::fmt::Debug,
     S: serde::Serialize,
 {
+    let key = status_key(obj);
     let api: Api<K> = Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
     let patch = serde_json::json!({
         "apiVersion": K::api_version(&()),
         "kind": K::kind(&()),
         "status": status,
     });
-    gone_is_fine(
-        api.patch_status(
+    let written = api
+        .patch_status(
             &obj.name_any(),
             &PatchParams::apply(super::FIELD_MANAGER).force(),
             &Patch::Apply(&patch),
         )
-        .await,
+        .await;
+    match &written {
+        Ok(o) => ctx
+            .own_writes
+            .record(&key, o.meta().resource_version.as_deref(), status),
+        // Gone, or what the server holds is unknown now.
+        Err(_) => ctx.own_writes.forget(&key),
+    }
+    gone_is_fine(written)
+}
+
+/// The key of `obj` in [`super::own_writes::OwnWrites`].
+pub fn status_key<K: Resource<DynamicType = ()>>(obj: &K) -> String {
+    format!(
+        "{}/{}/{}",
+        K::kind(&()),
+        obj.namespace().unwrap_or_default(),
+        obj.name_any()
     )
 }
 

@@ -161,6 +161,22 @@ impl Env {
         }
     }
 
+    /// Rotates the password in the credentials Secret `secret`, as an
+    /// operator would with `kubectl patch` (the controllers must pick it up
+    /// without a restart).
+    pub async fn set_password(&self, secret: &str, password: &str) {
+        let secrets: Api<k8s_openapi::api::core::v1::Secret> =
+            Api::namespaced(self.client.clone(), &self.ns);
+        secrets
+            .patch(
+                secret,
+                &kube::api::PatchParams::default(),
+                &kube::api::Patch::Merge(json!({"stringData": {"password": password}})),
+            )
+            .await
+            .unwrap();
+    }
+
     /// Credentials Secret, ScvmmCluster and Cluster (the ScvmmCluster
     /// controller reports the infrastructure provisioned).
     pub async fn create_cluster(&self, name: &str, password: &str) {

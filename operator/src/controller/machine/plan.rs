@@ -281,7 +281,7 @@ fn plan_create(o: &Observed) -> Plan {
         return p;
     }
     if !o.has_finalizer {
-        if !o.has_identity && o.cluster_ready && !o.provisioned && inputs_not_ready(o).is_none() {
+        if !o.has_identity && !o.provisioned && identity_blocked(o).is_none() {
             // Everything the create needs is there: one patch adds the
             // finalizer and the identity together, saving a write and a
             // watch round trip per machine.
@@ -304,14 +304,7 @@ fn plan_create(o: &Observed) -> Plan {
         return p;
     }
     if !o.has_identity {
-        if !o.cluster_ready {
-            return wait(
-                reasons::WAITING_FOR_CLUSTER_INFRASTRUCTURE,
-                "waiting for the Cluster's infrastructure (ScvmmCluster) to be provisioned".into(),
-                None,
-            );
-        }
-        if let Some(p) = inputs_not_ready(o) {
+        if let Some(p) = identity_blocked(o) {
             return p;
         }
         return act(
@@ -352,10 +345,29 @@ fn plan_create(o: &Observed) -> Plan {
             if let Some(p) = inputs_not_ready(o) {
                 return p;
             }
-            act(Action::CreateVm, reasons::CREATING, "creating the VM in SCVMM", Some(SHORT))
+            act(Action::CreateVm, reasons::CREATING, CREATING_VM, Some(SHORT))
         }
         Scvmm::Present(vm) => plan_existing_vm(o, vm),
     }
+}
+
+/// What keeps the identity from being chosen, if anything: the identity is
+/// only chosen when the create can follow (the cluster's infrastructure, the
+/// bootstrap data and the addresses are all there).
+fn identity_blocked(o: &Observed) -> Option<Plan> {
+    if !o.cluster_ready {
+        return Some(Plan {
+            action: Action::Wait,
+            conditions: vec![vm_cond(
+                false,
+                reasons::WAITING_FOR_CLUSTER_INFRASTRUCTURE,
+                "waiting for the Cluster's infrastructure (ScvmmCluster) to be provisioned",
+            )],
+            provisioned: o.provisioned,
+            requeue: None,
+        });
+    }
+    inputs_not_ready(o)
 }
 
 /// Bootstrap data and addresses are needed to build the seed.
@@ -392,6 +404,17 @@ fn inputs_not_ready(o: &Observed) -> Option<Plan> {
         }
     }
 }
+
+// The message of an action that starts a VMM job is also the message while
+// the job runs (whatever VM status it shows meanwhile): Cluster API mirrors
+// every change of the Ready message into the Machine, and from there into
+// its MachineSet and MachineDeployment, so a message that changed with each
+// VM status cost several writes elsewhere. The status is in status.vm.
+const CREATING_VM: &str = "creating the VM in SCVMM";
+const STARTING_VM: &str = "starting the VM";
+const SHUTTING_DOWN: &str = "shutting the guest down";
+const TURNING_OFF: &str = "turning the VM off";
+const REMOVING_VM: &str = "removing the VM";
 
 fn plan_existing_vm(o: &Observed, vm: &VmFacts) -> Plan {
     let plan =
@@ -430,7 +453,11 @@ fn plan_existing_vm(o: &Observed, vm: &VmFacts) -> Plan {
             } else {
                 reasons::VM_BUSY
             },
-            format!("SCVMM is working on the VM (status {})", vm.status),
+            match vm.status.as_str() {
+                "UnderCreation" => CREATING_VM.into(),
+                "Starting" => STARTING_VM.into(),
+                other => format!("SCVMM is working on the VM (status {other})"),
+            },
             Some(SHORT),
         ),
         VmPhase::CreationFailed if !o.provisioned => {
@@ -487,7 +514,7 @@ fn plan_existing_vm(o: &Observed, vm: &VmFacts) -> Plan {
             Action::StartVm,
             false,
             reasons::POWERING_ON,
-            "starting the VM".into(),
+            STARTING_VM.into(),
             Some(SHORT),
         ),
         VmPhase::Off | VmPhase::Suspended if o.restart_powered_off => plan(
@@ -577,18 +604,24 @@ fn plan_delete(o: &Observed) -> Plan {
         Scvmm::Present(vm) => match VmPhase::from_status(&vm.status) {
             VmPhase::Busy => deleting(
                 Action::Wait,
-                format!("waiting for the running VMM job (status {})", vm.status),
+                match vm.status.as_str() {
+                    "PoweringOff"
+                        if o.power_off_mode != PowerOffMode::Hard
+                            && o.shutdown_elapsed.is_some_and(|e| e < o.shutdown_timeout) =>
+                    {
+                        SHUTTING_DOWN.into()
+                    }
+                    "PoweringOff" => TURNING_OFF.into(),
+                    "Deleting" => REMOVING_VM.into(),
+                    other => format!("waiting for the running VMM job (status {other})"),
+                },
                 Some(SHORT),
             ),
             VmPhase::Running => match (o.power_off_mode, o.shutdown_elapsed) {
                 (PowerOffMode::Hard, _) => {
-                    deleting(Action::PowerOffVm, "turning the VM off".into(), Some(SHORT))
+                    deleting(Action::PowerOffVm, TURNING_OFF.into(), Some(SHORT))
                 }
-                (_, None) => deleting(
-                    Action::ShutdownVm,
-                    "shutting the guest down".into(),
-                    Some(SHORT),
-                ),
+                (_, None) => deleting(Action::ShutdownVm, SHUTTING_DOWN.into(), Some(SHORT)),
                 (PowerOffMode::TrySoft, Some(e)) if e >= o.shutdown_timeout => deleting(
                     Action::PowerOffVm,
                     format!(
@@ -605,15 +638,11 @@ fn plan_delete(o: &Observed) -> Plan {
                     ),
                     Some(LONG),
                 ),
-                (_, Some(_)) => deleting(
-                    Action::Wait,
-                    "waiting for the guest to shut down".into(),
-                    Some(SHORT),
-                ),
+                (_, Some(_)) => deleting(Action::Wait, SHUTTING_DOWN.into(), Some(SHORT)),
             },
             // Off, suspended, failed or unreachable: removal works from any
             // of them (VMM removes the host files if it can).
-            _ => deleting(Action::RemoveVm, "removing the VM".into(), Some(SHORT)),
+            _ => deleting(Action::RemoveVm, REMOVING_VM.into(), Some(SHORT)),
         },
     }
 }

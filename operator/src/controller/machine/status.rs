@@ -68,7 +68,7 @@ pub fn desired(
             seed.ejected = Some(true);
         }
     }
-    if let Some(vm) = &world.vm {
+    if let Some(vm) = outcome.vm.as_ref().or(world.vm.as_ref()) {
         s.vm = Some(VmObserved {
             name: Some(vm.name.clone()),
             status: Some(vm.status.clone()),
@@ -122,4 +122,22 @@ pub fn desired(
         }
     }
     s
+}
+
+/// One line for the debug log: each condition's status, reason and message,
+/// and the VM's state (what a status write changed is read off the sequence).
+pub fn summary(s: &ScvmmMachineStatus) -> String {
+    let mut out: Vec<String> = s
+        .conditions
+        .iter()
+        .map(|c| format!("{}={}/{} {:?}", c.type_, c.status, c.reason, c.message))
+        .collect();
+    if let Some(vm) = &s.vm {
+        out.push(format!("vm={:?}", vm.status));
+    }
+    if let Some(job) = &s.job {
+        out.push(format!("job={:?}", job.operation));
+    }
+    out.push(format!("addresses={}", s.addresses.len()));
+    out.join("; ")
 }
