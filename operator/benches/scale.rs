@@ -145,6 +145,25 @@ impl RequestCount {
             .collect::<Vec<_>>()
             .join(", ")
     }
+
+    /// Requests so far by method and resource.
+    fn snapshot(&self) -> BTreeMap<String, u64> {
+        self.1.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+}
+
+/// The requests of `after` not yet in `before`, by kind, most first.
+fn requests_between(before: &BTreeMap<String, u64>, after: &BTreeMap<String, u64>) -> String {
+    let mut v: Vec<(&String, u64)> = after
+        .iter()
+        .map(|(k, n)| (k, n - before.get(k).copied().unwrap_or(0)))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    v.sort_by_key(|b| std::cmp::Reverse(b.1));
+    v.iter()
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `METHOD resource[/subresource]` of a request path (`watch` for watches).
@@ -798,9 +817,14 @@ async fn idle(w: &World, n: usize, window: Duration) -> Idle {
     tokio::time::sleep(Duration::from_secs(10)).await;
     let setup = started.elapsed();
     reset_peak_rss();
+    let before = w.ours.snapshot();
     let s0 = w.sample().await;
     tokio::time::sleep(window).await;
     let s1 = w.sample().await;
+    eprintln!(
+        "operator API requests by kind (idle window): {}",
+        requests_between(&before, &w.ours.snapshot())
+    );
     Idle {
         n,
         window,
