@@ -21,7 +21,7 @@ use std::sync::Mutex;
 /// object, as JSON, with the resourceVersion of the write; only while the
 /// cache is behind it. Keys name the object and what was written.
 #[derive(Default)]
-pub struct OwnWrites(Mutex<HashMap<String, (u64, String)>>);
+pub struct OwnWrites(Mutex<HashMap<String, (u64, serde_json::Value)>>);
 
 impl OwnWrites {
     /// The value we last wrote to `key`, when the object in hand
@@ -41,23 +41,20 @@ impl OwnWrites {
             map.remove(key);
             return None;
         }
-        serde_json::from_str(json).ok()
+        S::deserialize(json).ok()
     }
 
-    /// Remembers that `value` was written to `key`, producing
-    /// resourceVersion `rv`.
-    pub fn record<S: serde::Serialize>(&self, key: &str, rv: Option<&str>, value: &S) {
+    /// Remembers that `value` (already serialized for the write) was
+    /// written to `key`, producing resourceVersion `rv`.
+    pub fn record(&self, key: &str, rv: Option<&str>, value: serde_json::Value) {
         let Ok(mut map) = self.0.lock() else {
             return;
         };
-        match (
-            rv.and_then(|v| v.parse::<u64>().ok()),
-            serde_json::to_string(value),
-        ) {
-            (Some(rv), Ok(json)) => {
-                map.insert(key.to_string(), (rv, json));
+        match rv.and_then(|v| v.parse::<u64>().ok()) {
+            Some(rv) => {
+                map.insert(key.to_string(), (rv, value));
             }
-            _ => {
+            None => {
                 map.remove(key);
             }
         }
@@ -91,7 +88,7 @@ mod tests {
     fn an_object_older_than_our_write_gets_the_written_status() {
         let w = OwnWrites::default();
         let s = json!({"shutdownStartedAt": "2026-12-07T14:28:13Z"});
-        w.record("ns/m", Some("120"), &s);
+        w.record("ns/m", Some("120"), s.clone());
         assert_eq!(w.newer::<Value>("ns/m", Some("118")), Some(s.clone()));
         assert_eq!(w.newer::<Value>("ns/m", Some("119")), Some(s));
     }
@@ -99,10 +96,10 @@ mod tests {
     #[test]
     fn a_caught_up_object_is_used_as_it_is_and_the_entry_dropped() {
         let w = OwnWrites::default();
-        w.record("ns/m", Some("120"), &json!({"a": 1}));
+        w.record("ns/m", Some("120"), json!({"a": 1}));
         assert_eq!(w.newer::<Value>("ns/m", Some("120")), None);
         assert!(w.is_empty());
-        w.record("ns/m", Some("120"), &json!({"a": 1}));
+        w.record("ns/m", Some("120"), json!({"a": 1}));
         assert_eq!(w.newer::<Value>("ns/m", Some("125")), None);
         assert!(w.is_empty());
         assert_eq!(w.newer::<Value>("ns/other", Some("1")), None);
@@ -111,17 +108,17 @@ mod tests {
     #[test]
     fn resource_versions_that_are_not_numbers_are_never_older() {
         let w = OwnWrites::default();
-        w.record("ns/m", Some("120"), &json!({"a": 1}));
+        w.record("ns/m", Some("120"), json!({"a": 1}));
         assert_eq!(w.newer::<Value>("ns/m", Some("abc")), None);
         assert_eq!(w.newer::<Value>("ns/m", None), None);
-        w.record("ns/m", Some("xyz"), &json!({"a": 1}));
+        w.record("ns/m", Some("xyz"), json!({"a": 1}));
         assert!(w.is_empty());
     }
 
     #[test]
     fn forgetting_drops_the_entry() {
         let w = OwnWrites::default();
-        w.record("ns/m", Some("1"), &json!({}));
+        w.record("ns/m", Some("1"), json!({}));
         assert_eq!(w.len(), 1);
         w.forget("ns/m");
         assert!(w.is_empty());

@@ -10,6 +10,7 @@ use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::events::{Event, EventType};
 use kube::runtime::watcher;
 use kube::{Resource, ResourceExt};
+use std::borrow::Cow;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::time::Duration;
 use tracing::warn;
@@ -201,23 +202,65 @@ pub fn gone_is_fine<T>(r: Result<T, kube::Error>) -> Result<(), Error> {
     }
 }
 
+/// An object whose whole status this provider writes (server-side apply)
+/// and plans on again.
+pub trait OwnStatus: Resource<DynamicType = ()> + Clone {
+    /// The status type.
+    type Status: serde::Serialize + serde::de::DeserializeOwned;
+    /// The object's status.
+    fn status_mut(&mut self) -> &mut Option<Self::Status>;
+}
+
+impl OwnStatus for crate::api::ScvmmMachine {
+    type Status = crate::api::ScvmmMachineStatus;
+    fn status_mut(&mut self) -> &mut Option<Self::Status> {
+        &mut self.status
+    }
+}
+
+impl OwnStatus for crate::api::ScvmmCluster {
+    type Status = crate::api::ScvmmClusterStatus;
+    fn status_mut(&mut self) -> &mut Option<Self::Status> {
+        &mut self.status
+    }
+}
+
+/// `obj` with the status we last wrote when the watch cache does not show
+/// that write yet ([`super::own_writes`]), so a reconcile plans on what we
+/// wrote rather than on an older status.
+pub fn with_own_status<'a, K: OwnStatus>(ctx: &Context, obj: &'a K) -> Cow<'a, K> {
+    let key = own_write_key(obj, "status");
+    match ctx
+        .own_writes
+        .newer::<K::Status>(&key, obj.meta().resource_version.as_deref())
+    {
+        Some(status) => {
+            let mut caught_up = obj.clone();
+            *caught_up.status_mut() = Some(status);
+            Cow::Owned(caught_up)
+        }
+        None => Cow::Borrowed(obj),
+    }
+}
+
 /// Server-side apply of an object's whole status (we own all of it). The
 /// status written is remembered until the watch cache shows it
-/// ([`super::own_writes`]).
-pub async fn apply_status<K, S>(ctx: &Context, obj: &K, status: &S) -> Result<(), Error>
+/// ([`with_own_status`]).
+pub async fn apply_status<K>(ctx: &Context, obj: &K, status: &K::Status) -> Result<(), Error>
 where
-    K: Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>
-        + Clone
+    K: OwnStatus
+        + Resource<Scope = kube::core::NamespaceResourceScope>
         + serde::de::DeserializeOwned
         + std::fmt::Debug,
-    S: serde::Serialize,
 {
-    let key = status_key(obj);
+    let key = own_write_key(obj, "status");
     let api: Api<K> = Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
+    // Serialized once: the patch body and the remembered copy share it.
+    let status = serde_json::to_value(status).map_err(kube::Error::SerdeError)?;
     let patch = serde_json::json!({
         "apiVersion": K::api_version(&()),
         "kind": K::kind(&()),
-        "status": status,
+        "status": &status,
     });
     let written = api
         .patch_status(
@@ -236,10 +279,12 @@ where
     gone_is_fine(written)
 }
 
-/// The key of `obj` in [`super::own_writes::OwnWrites`].
-pub fn status_key<K: Resource<DynamicType = ()>>(obj: &K) -> String {
+/// The key under which what this process wrote to `obj` (`what`: its
+/// status, the Machine's placement labels) is kept in
+/// [`super::own_writes::OwnWrites`].
+pub fn own_write_key<K: Resource<DynamicType = ()>>(obj: &K, what: &str) -> String {
     format!(
-        "{}/{}/{}",
+        "{}/{}/{}/{what}",
         K::kind(&()),
         obj.namespace().unwrap_or_default(),
         obj.name_any()

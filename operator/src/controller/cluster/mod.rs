@@ -56,6 +56,9 @@ async fn reconcile_inner(sc: &ScvmmCluster, ctx: &Context) -> Result<Requeue, Er
         // Not even status: the external system owns the whole object.
         return Ok(Requeue::await_change());
     }
+    // As for machines: plan on the status we wrote last, not on an older
+    // copy from the watch cache.
+    let sc = &*shared::with_own_status(ctx, sc);
     let world = observe::observe(sc, ctx).await?;
     let plan = plan::plan(&world.observed);
     if plan.action != Action::Wait {
@@ -87,6 +90,7 @@ async fn reconcile_inner(sc: &ScvmmCluster, ctx: &Context) -> Result<Requeue, Er
             ctx.orphans.forget(marker);
         }
         ctx.polls.invalidate(&world.poll_key);
+        ctx.own_writes.forget(&shared::own_write_key(sc, "status"));
         publish(
             ctx,
             sc,

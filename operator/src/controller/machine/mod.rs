@@ -67,20 +67,7 @@ enum Pass {
 async fn reconcile_inner(sm: &ScvmmMachine, ctx: &Context) -> Result<Pass, Error> {
     // The watch cache may not show our last status write yet: plan on
     // what we wrote, not on the older status.
-    let caught_up;
-    let sm = match ctx
-        .own_writes
-        .newer(&shared::status_key(sm), sm.resource_version().as_deref())
-    {
-        Some(status) => {
-            caught_up = ScvmmMachine {
-                status: Some(status),
-                ..sm.clone()
-            };
-            &caught_up
-        }
-        None => sm,
-    };
+    let sm = &*shared::with_own_status(ctx, sm);
     let world = observe::observe(sm, ctx).await?;
     let plan = plan::plan(&world.observed);
     if plan.action != Action::Wait {
@@ -95,7 +82,7 @@ async fn reconcile_inner(sm: &ScvmmMachine, ctx: &Context) -> Result<Pass, Error
     let key = format!("{}/{}", sm.namespace().unwrap_or_default(), sm.name_any());
     if plan.action == Action::FinishDeletion && acted.is_ok() {
         ctx.vm_lists.forget(&key);
-        ctx.own_writes.forget(&shared::status_key(sm));
+        ctx.own_writes.forget(&shared::own_write_key(sm, "status"));
     } else if touches_scvmm(&plan.action) {
         // Whatever came of it, the next look at the VM must come from a list
         // sent after this write.
@@ -278,7 +265,7 @@ async fn sync_placement_labels(
     ctx: &Context,
 ) -> Result<(), Error> {
     let want = labels::placement_labels(vm.host.as_deref(), vm.host_group.as_deref());
-    let key = format!("{}/placement-labels", shared::status_key(m));
+    let key = shared::own_write_key(m, "placement-labels");
     // Our last patch, while the Machine cache does not show it yet.
     let ours: Option<std::collections::BTreeMap<String, String>> =
         ctx.own_writes.newer(&key, m.resource_version().as_deref());
@@ -302,8 +289,11 @@ async fn sync_placement_labels(
         .await
     {
         Ok(patched) => {
-            ctx.own_writes
-                .record(&key, patched.resource_version().as_deref(), &want);
+            ctx.own_writes.record(
+                &key,
+                patched.resource_version().as_deref(),
+                serde_json::json!(want),
+            );
             Ok(())
         }
         Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),

@@ -356,28 +356,28 @@ fn plan_create(o: &Observed) -> Plan {
 /// bootstrap data and the addresses are all there).
 fn identity_blocked(o: &Observed) -> Option<Plan> {
     if !o.cluster_ready {
-        return Some(Plan {
-            action: Action::Wait,
-            conditions: vec![vm_cond(
-                false,
-                reasons::WAITING_FOR_CLUSTER_INFRASTRUCTURE,
-                "waiting for the Cluster's infrastructure (ScvmmCluster) to be provisioned",
-            )],
-            provisioned: o.provisioned,
-            requeue: None,
-        });
+        return Some(wait_plan(
+            o,
+            reasons::WAITING_FOR_CLUSTER_INFRASTRUCTURE,
+            "waiting for the Cluster's infrastructure (ScvmmCluster) to be provisioned".into(),
+        ));
     }
     inputs_not_ready(o)
 }
 
-/// Bootstrap data and addresses are needed to build the seed.
-fn inputs_not_ready(o: &Observed) -> Option<Plan> {
-    let wait = |reason: &'static str, msg: String| Plan {
+/// Nothing to do until `reason` goes away; the VM is not ready meanwhile.
+fn wait_plan(o: &Observed, reason: &'static str, msg: String) -> Plan {
+    Plan {
         action: Action::Wait,
         conditions: vec![vm_cond(false, reason, msg)],
         provisioned: o.provisioned,
         requeue: None,
-    };
+    }
+}
+
+/// Bootstrap data and addresses are needed to build the seed.
+fn inputs_not_ready(o: &Observed) -> Option<Plan> {
+    let wait = |reason, msg| wait_plan(o, reason, msg);
     match &o.bootstrap {
         BootstrapData::NotReady => {
             return Some(wait(
