@@ -660,14 +660,23 @@ async fn provision_then_delete(w: &World, n: usize) -> [Phase; 2] {
     let s1 = w.sample().await;
     let started = Instant::now();
     let delete_all = async {
-        // One request: CAPI deletes each Machine's ScvmmMachine.
-        w.api("Machine")
-            .delete_collection(
-                &DeleteParams::default(),
-                &ListParams::default().labels(&selector),
-            )
-            .await
-            .unwrap();
+        // One request: CAPI deletes each Machine's ScvmmMachine. Sent
+        // again when the connection drops under it (the API server closes
+        // idle keep-alive connections: hyper's IncompleteMessage).
+        for attempt in 1.. {
+            match w
+                .api("Machine")
+                .delete_collection(
+                    &DeleteParams::default(),
+                    &ListParams::default().labels(&selector),
+                )
+                .await
+            {
+                Ok(_) => break,
+                Err(e) if attempt < 3 => eprintln!("deleting the Machines again after: {e}"),
+                Err(e) => panic!("deleting the Machines failed: {e}"),
+            }
+        }
     };
     let watch = watch_until(
         w.api("ScvmmMachine"),
