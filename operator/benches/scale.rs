@@ -768,8 +768,6 @@ async fn idle_in_manager_process(
         ])
         .env("KUBECONFIG", w.env.tb.kubeconfig_path())
         .env("RUST_LOG", "warn")
-        // As the shipped Deployment runs it.
-        .envs(e2e::harness::MANAGER_ENV.iter().copied())
         .stdout(std::process::Stdio::null())
         .stderr(log)
         .spawn()

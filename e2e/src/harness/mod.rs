@@ -26,12 +26,6 @@ use sim_api::SimApi;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// The environment the shipped Deployment (deploy/config/manager/manager.yaml)
-/// gives the manager besides its settings, so that a manager started here
-/// runs as it would in a cluster; `manager_env_matches_the_deployment`
-/// keeps the two in step.
-pub const MANAGER_ENV: &[(&str, &str)] = &[("MALLOC_ARENA_MAX", "2")];
-
 /// The emulator account the suites use.
 pub const SIM_USER: &str = "CORP\\capi-svc";
 /// Its password: distinctive, so that the secret scan
@@ -217,7 +211,7 @@ impl E2eEnv {
             "--resync-seconds=30".into(),
         ];
         args.extend(self.options.manager_args.iter().cloned());
-        let mut env = vec![
+        let env = vec![
             ("KUBECONFIG", kubeconfig),
             ("NO_COLOR", "1".into()),
             (
@@ -226,7 +220,6 @@ impl E2eEnv {
                     .unwrap_or_else(|_| self.options.manager_log.clone()),
             ),
         ];
-        env.extend(MANAGER_ENV.iter().map(|(k, v)| (*k, v.to_string())));
         self.bed.spawn(&name, &self.manager_bin, &args, &env)?;
         self.manager = Some(name);
         self.metrics_port = Some(metrics_port);
@@ -576,48 +569,4 @@ pub async fn install_admission_policies(client: &Client) -> Result<(), Error> {
         .map_err(kube_err(format!("installing the {kind} {name}")))?;
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
-
-    /// Every literal variable the shipped Deployment sets (values without
-    /// clusterctl `${...}` substitution) is in `MANAGER_ENV`, and nothing
-    /// else is: the processes the suites and the bench start run like the
-    /// Deployment's.
-    #[test]
-    fn manager_env_matches_the_deployment() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../deploy/config/manager/manager.yaml"
-        );
-        let yaml = std::fs::read_to_string(path).unwrap();
-        let doc: serde_json::Value = serde_saphyr::from_str(&yaml).unwrap();
-        let container = doc["spec"]["template"]["spec"]["containers"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["name"] == "manager")
-            .unwrap();
-        let mut literal: Vec<(String, String)> = container["env"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|e| {
-                Some((
-                    e["name"].as_str()?.to_string(),
-                    e["value"].as_str()?.to_string(),
-                ))
-            })
-            .filter(|(_, v)| !v.contains("${"))
-            .collect();
-        literal.sort();
-        let mut ours: Vec<(String, String)> = super::MANAGER_ENV
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        ours.sort();
-        assert_eq!(literal, ours);
-    }
 }
