@@ -211,16 +211,20 @@ impl E2eEnv {
             "--resync-seconds=30".into(),
         ];
         args.extend(self.options.manager_args.iter().cloned());
-        let env = vec![
-            ("KUBECONFIG", kubeconfig),
-            ("NO_COLOR", "1".into()),
-            (
-                "RUST_LOG",
-                std::env::var("SCVMM_E2E_MANAGER_LOG")
-                    .unwrap_or_else(|_| self.options.manager_log.clone()),
-            ),
-        ];
-        self.bed.spawn(&name, &self.manager_bin, &args, &env)?;
+        self.bed.spawn(
+            &name,
+            &self.manager_bin,
+            &args,
+            &[
+                ("KUBECONFIG", kubeconfig),
+                ("NO_COLOR", "1".into()),
+                (
+                    "RUST_LOG",
+                    std::env::var("SCVMM_E2E_MANAGER_LOG")
+                        .unwrap_or_else(|_| self.options.manager_log.clone()),
+                ),
+            ],
+        )?;
         self.manager = Some(name);
         self.metrics_port = Some(metrics_port);
         Ok(())

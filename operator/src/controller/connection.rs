@@ -10,6 +10,7 @@ use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::Api;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::Duration;
 use wsman::transport::{ClientAuth, Encryption, KerberosSettings, Password, TlsTrust};
@@ -240,6 +241,12 @@ pub struct ClientCache {
     /// machine reconciles skip re-reading the credentials Secret for
     /// [`RESOLVED_TTL`].
     recent: Mutex<HashMap<String, (std::time::Instant, ScvmmClient)>>,
+    /// (namespace, server spec) → a lock held while one reconcile reads the
+    /// Secret for it: when the cached resolution expires, the reconciles
+    /// running at that moment wait for that one read instead of each
+    /// reading the Secret (with 1,000 idle machines that was most of the
+    /// operator's API requests).
+    resolving: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 /// How long a resolved connection is reused before its Secret is read
@@ -267,6 +274,36 @@ impl ClientCache {
                 (std::time::Instant::now(), client.clone()),
             );
         }
+    }
+
+    /// The client for `server` (in `ns`): the one resolved within
+    /// [`RESOLVED_TTL`], else the Secret is read ([`resolve`]) by one
+    /// caller while the others wait and share its result.
+    pub async fn connect(
+        &self,
+        client: &kube::Client,
+        ns: &str,
+        server: &ScvmmServer,
+        defaults: &ConnectionDefaults,
+    ) -> Result<ScvmmClient, String> {
+        if let Some(c) = self.recent(ns, server, RESOLVED_TTL) {
+            return Ok(c);
+        }
+        let gate = {
+            let mut resolving = self
+                .resolving
+                .lock()
+                .map_err(|_| "the SCVMM client cache is poisoned".to_string())?;
+            resolving.entry(recent_key(ns, server)).or_default().clone()
+        };
+        let _turn = gate.lock().await;
+        // Whoever held the gate before may have resolved it meanwhile.
+        if let Some(c) = self.recent(ns, server, RESOLVED_TTL) {
+            return Ok(c);
+        }
+        let made = self.get(resolve(client, ns, server, defaults).await?)?;
+        self.remember(ns, server, &made);
+        Ok(made)
     }
 
     /// Drops what `server` (in `ns`) resolved to: its credentials were
@@ -321,6 +358,49 @@ mod tests {
             vmm_server: None,
             library_share: "\\\\lib\\share".into(),
         }
+    }
+
+    /// A Kubernetes client whose API server answers every request with the
+    /// credentials Secret `vmm` after 50 ms, counting the requests.
+    fn counting_client() -> (kube::Client, Arc<std::sync::atomic::AtomicUsize>) {
+        let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let seen = count.clone();
+        let service = tower::service_fn(move |_req: http::Request<kube::client::Body>| {
+            seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async move {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                let secret = serde_json::json!({
+                    "apiVersion": "v1", "kind": "Secret",
+                    "metadata": {"name": "vmm", "namespace": "ns"},
+                    "data": {"username": "Q09SUFxjYXBp", "password": "c2VjcmV0"},
+                });
+                Ok::<_, std::convert::Infallible>(
+                    http::Response::builder()
+                        .status(200)
+                        .header("content-type", "application/json")
+                        .body(kube::client::Body::from(secret.to_string().into_bytes()))
+                        .unwrap(),
+                )
+            }
+        });
+        (kube::Client::new(service, "ns"), count)
+    }
+
+    #[tokio::test]
+    async fn reconciles_that_connect_at_once_read_the_secret_once() {
+        let (client, reads) = counting_client();
+        let cache = Arc::new(ClientCache::default());
+        let s = server("http://127.0.0.1:5985");
+        let defaults = ConnectionDefaults::default();
+        let connects = (0..10).map(|_| cache.connect(&client, "ns", &s, &defaults));
+        for made in futures::future::join_all(connects).await {
+            made.unwrap();
+        }
+        assert_eq!(reads.load(std::sync::atomic::Ordering::SeqCst), 1);
+        // Refused credentials are read again at the next connect.
+        cache.forget_recent("ns", &s);
+        cache.connect(&client, "ns", &s, &defaults).await.unwrap();
+        assert_eq!(reads.load(std::sync::atomic::Ordering::SeqCst), 2);
     }
 
     #[test]

@@ -229,7 +229,7 @@ impl OwnStatus for crate::api::ScvmmCluster {
 /// that write yet ([`super::own_writes`]), so a reconcile plans on what we
 /// wrote rather than on an older status.
 pub fn with_own_status<'a, K: OwnStatus>(ctx: &Context, obj: &'a K) -> Cow<'a, K> {
-    let key = own_write_key(obj, "status");
+    let key = status_key(obj);
     match ctx
         .own_writes
         .newer::<K::Status>(&key, obj.meta().resource_version.as_deref())
@@ -253,14 +253,14 @@ where
         + serde::de::DeserializeOwned
         + std::fmt::Debug,
 {
-    let key = own_write_key(obj, "status");
+    let key = status_key(obj);
     let api: Api<K> = Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
-    // Serialized once: the patch body and the remembered copy share it.
-    let status = serde_json::to_value(status).map_err(kube::Error::SerdeError)?;
-    let patch = serde_json::json!({
+    // Serialized once: the status moves into the patch body and back out
+    // of it to be remembered.
+    let mut patch = serde_json::json!({
         "apiVersion": K::api_version(&()),
         "kind": K::kind(&()),
-        "status": &status,
+        "status": serde_json::to_value(status).map_err(kube::Error::SerdeError)?,
     });
     let written = api
         .patch_status(
@@ -270,9 +270,11 @@ where
         )
         .await;
     match &written {
-        Ok(o) => ctx
-            .own_writes
-            .record(&key, o.meta().resource_version.as_deref(), status),
+        Ok(o) => ctx.own_writes.record(
+            &key,
+            o.meta().resource_version.as_deref(),
+            patch["status"].take(),
+        ),
         // Gone, or what the server holds is unknown now.
         Err(_) => ctx.own_writes.forget(&key),
     }
@@ -289,6 +291,11 @@ pub fn own_write_key<K: Resource<DynamicType = ()>>(obj: &K, what: &str) -> Stri
         obj.namespace().unwrap_or_default(),
         obj.name_any()
     )
+}
+
+/// The [`own_write_key`] of an object's status.
+pub fn status_key<K: Resource<DynamicType = ()>>(obj: &K) -> String {
+    own_write_key(obj, "status")
 }
 
 /// Replaces the finalizer list, guarded by the resourceVersion so that a

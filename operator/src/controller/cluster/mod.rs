@@ -90,7 +90,7 @@ async fn reconcile_inner(sc: &ScvmmCluster, ctx: &Context) -> Result<Requeue, Er
             ctx.orphans.forget(marker);
         }
         ctx.polls.invalidate(&world.poll_key);
-        ctx.own_writes.forget(&shared::own_write_key(sc, "status"));
+        ctx.own_writes.forget(&shared::status_key(sc));
         publish(
             ctx,
             sc,

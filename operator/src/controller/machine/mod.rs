@@ -82,7 +82,7 @@ async fn reconcile_inner(sm: &ScvmmMachine, ctx: &Context) -> Result<Pass, Error
     let key = format!("{}/{}", sm.namespace().unwrap_or_default(), sm.name_any());
     if plan.action == Action::FinishDeletion && acted.is_ok() {
         ctx.vm_lists.forget(&key);
-        ctx.own_writes.forget(&shared::own_write_key(sm, "status"));
+        ctx.own_writes.forget(&shared::status_key(sm));
     } else if touches_scvmm(&plan.action) {
         // Whatever came of it, the next look at the VM must come from a list
         // sent after this write.

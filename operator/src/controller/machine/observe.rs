@@ -10,9 +10,7 @@ use crate::api::cluster::ScvmmFailureDomain;
 use crate::api::machine::PowerOffMode;
 use crate::api::{ScvmmCluster, ScvmmMachine};
 use crate::capi::{self, Cluster, Machine};
-use crate::controller::{
-    Context, MACHINE_FINALIZER, SKIP_VM_DELETION_ANNOTATION, connection, vm_lists,
-};
+use crate::controller::{Context, MACHINE_FINALIZER, SKIP_VM_DELETION_ANNOTATION, vm_lists};
 use crate::scvmm::{ScvmmClient, ScvmmError, VmInfo};
 use k8s_openapi::api::core::v1::Secret;
 use kube::ResourceExt;
@@ -117,13 +115,10 @@ pub async fn observe(sm: &ScvmmMachine, ctx: &Context) -> Result<World, Error> {
             }
             Some(c) => {
                 let server = &c.spec.server;
-                let connected = match ctx.scvmm.recent(&ns, server, connection::RESOLVED_TTL) {
-                    Some(cached) => Ok(cached),
-                    None => connection::resolve(client, &ns, server, &ctx.settings.connection)
-                        .await
-                        .and_then(|r| ctx.scvmm.get(r))
-                        .inspect(|made| ctx.scvmm.remember(&ns, server, made)),
-                };
+                let connected = ctx
+                    .scvmm
+                    .connect(client, &ns, server, &ctx.settings.connection)
+                    .await;
                 match connected {
                     Err(m) => {
                         scvmm =
