@@ -9,7 +9,7 @@ use crate::api::cluster::OrphanedVmPolicy;
 use crate::api::{ScvmmCluster, ScvmmMachine};
 use crate::capi::{self, Cluster, IPAddress, IPAddressClaim};
 use crate::controller::machine::request;
-use crate::controller::{CLUSTER_FINALIZER, CLUSTER_ID_ANNOTATION, Context, connection};
+use crate::controller::{CLUSTER_FINALIZER, CLUSTER_ID_ANNOTATION, Context, connection, shared};
 use crate::scvmm::{ClusterInfo, DomainQuery, ScvmmClient, ScvmmError};
 use kube::ResourceExt;
 use kube::api::{Api, ListParams};
@@ -153,25 +153,21 @@ pub async fn observe(sc: &ScvmmCluster, ctx: &Context) -> Result<World, Error> {
     // The machines are listed after SCVMM answered: a VM can only exist
     // once its ScvmmMachine carries the identity, so every VM seen above has
     // its ScvmmMachine in this list unless that was deleted.
-    let machines: Vec<ScvmmMachine> = if cluster_name.is_empty() {
-        vec![]
-    } else {
-        Api::<ScvmmMachine>::namespaced(client.clone(), &ns)
-            .list(
-                &ListParams::default()
-                    .labels(&format!("{}={cluster_name}", capi::CLUSTER_NAME_LABEL)),
-            )
-            .await?
-            .items
-    };
-    let names: Vec<String> = machines.iter().map(|m| m.name_any()).collect();
-    let unowned_machines: Vec<String> = machines
-        .iter()
-        .filter(|m| {
-            m.metadata.deletion_timestamp.is_none() && capi::owner_name(*m, "Machine").is_none()
+    let mut names: Vec<String> = Vec::new();
+    let mut unowned_machines: Vec<String> = Vec::new();
+    if !cluster_name.is_empty() {
+        let api = Api::<ScvmmMachine>::namespaced(client.clone(), &ns);
+        let lp =
+            ListParams::default().labels(&format!("{}={cluster_name}", capi::CLUSTER_NAME_LABEL));
+        shared::for_each_listed(&api, &lp, |m| {
+            if m.metadata.deletion_timestamp.is_none() && capi::owner_name(&m, "Machine").is_none()
+            {
+                unowned_machines.push(m.name_any());
+            }
+            names.push(m.name_any());
         })
-        .map(|m| m.name_any())
-        .collect();
+        .await?;
+    }
 
     // Orphans are judged on fresh answers only: a cached list may still
     // hold a VM whose machine was deleted (with its VM) since.
@@ -296,15 +292,14 @@ async fn find_orphans(
     marker: &str,
     ctx: &Context,
 ) -> Result<Vec<Orphan>, Error> {
-    let all: Vec<ScvmmMachine> = Api::<ScvmmMachine>::namespaced(client.clone(), ns)
-        .list(&ListParams::default())
-        .await?
-        .items;
-    let known: HashSet<String> = all
-        .iter()
-        .filter_map(|m| m.spec.provider_id.as_deref().and_then(request::instance_id))
-        .map(str::to_ascii_lowercase)
-        .collect();
+    let mut known: HashSet<String> = HashSet::new();
+    let api = Api::<ScvmmMachine>::namespaced(client.clone(), ns);
+    shared::for_each_listed(&api, &ListParams::default(), |m| {
+        if let Some(id) = m.spec.provider_id.as_deref().and_then(request::instance_id) {
+            known.insert(id.to_ascii_lowercase());
+        }
+    })
+    .await?;
     let now = std::time::Instant::now();
     let mut found: Vec<&crate::scvmm::MarkedVm> = info
         .vms
