@@ -34,7 +34,7 @@ bench: testbed
     cargo bench -q -p wsman --bench loopback
     cargo bench -q -p scvmm-sim --bench get_vm
     cargo bench -q -p operator --bench lifecycle
-    # Scale scenarios of issue #8 (N = 10, 100, 500 at once, 1,000 idle); SCVMM_BENCH_WRITE_DOCS=1 rewrites docs/benchmarks.md.
+    # Scale scenarios of issue #8 (N = 10, 100, 500 at once at latency scales 0.2 and 0.02, 1,000 idle); SCVMM_BENCH_WRITE_DOCS=1 rewrites docs/benchmarks.md.
     # The idle scenario also runs the release manager binary in its own process to read its memory and CPU alone.
     cargo build -q --release -p operator --bin manager
     cargo bench -q -p operator --bench scale

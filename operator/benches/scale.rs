@@ -17,7 +17,8 @@
 //! rewrites docs/benchmarks.md and docs/benchmarks.svg. `just bench` runs it.
 //! `SCVMM_BENCH_LOG` (a tracing filter such as `operator=debug`) prints the
 //! controllers' log to stderr; `SCVMM_BENCH_CONCURRENCY` sets the machine
-//! controller's concurrency (default 10).
+//! controller's concurrency (default 10) and `SCVMM_BENCH_CONNECTIONS` its
+//! WinRM connections per endpoint (default: the manager's, 8).
 //!
 //! Lower bound of one machine, from the emulator's model at scale `s` (the
 //! controller's path, read from its scripts and the emulator):
@@ -681,7 +682,8 @@ fn timeout_for(n: usize) -> Duration {
 }
 
 async fn provision_then_delete(w: &World, n: usize) -> [Phase; 2] {
-    let set = format!("n{n}");
+    // Names differ per scale: the bootstrap Secrets of a set outlive it.
+    let set = format!("n{n}-s{}", w.scale.to_string().replace('.', "p"));
     let selector = World::selector(&set);
     let (provision_bound, delete_bound) = lower_bounds(w.scale);
 
@@ -1307,7 +1309,7 @@ impl Report {
         );
         let _ = writeln!(
             out,
-            "Reproduce: `just bench` (or `SCVMM_BENCH_SIZES=10,100 SCVMM_BENCH_IDLE=200 cargo bench -p operator --bench scale`; `SCVMM_BENCH_SCALE` (comma-separated latency scales, default `0.2,0.02`), `SCVMM_BENCH_IDLE_SECONDS`, `SCVMM_BENCH_RESYNC_SECONDS`, `SCVMM_BENCH_CONCURRENCY` (machine controller concurrency, default 10) change the rest; `SCVMM_BENCH_LOG=operator=debug` prints the controllers' log to stderr).\n"
+            "Reproduce: `just bench` (or `SCVMM_BENCH_SIZES=10,100 SCVMM_BENCH_IDLE=200 cargo bench -p operator --bench scale`; `SCVMM_BENCH_SCALE` (comma-separated latency scales, default `0.2,0.02`), `SCVMM_BENCH_IDLE_SECONDS`, `SCVMM_BENCH_RESYNC_SECONDS`, `SCVMM_BENCH_CONCURRENCY` (machine controller concurrency, default 10) and `SCVMM_BENCH_CONNECTIONS` (WinRM connections per endpoint, default 8) change the rest; `SCVMM_BENCH_LOG=operator=debug` prints the controllers' log to stderr).\n"
         );
         let _ = writeln!(out, "## Provision N at once, then delete them\n");
         let _ = writeln!(
