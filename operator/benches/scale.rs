@@ -23,12 +23,13 @@
 //! Lower bound of one machine, from the emulator's model at scale `s` (the
 //! controller's path, read from its scripts and the emulator):
 //! - provisioning = s·(ReadLibrary 5 + CreateVm 30 + StartVm 10 + light
-//!   refresh 120) + clamp(20·s, 0.05, 60): the create script waits for the
-//!   library refresh that indexes the seed, the VM is created and then
-//!   started asynchronously, the guest reports its addresses a boot delay
-//!   after the start job, and VMM shows them only after its light refresher
-//!   interval (the controller never runs Read-SCVirtualMachine); the seed
-//!   is ejected after the machine is reported provisioned;
+//!   refresh 120 + SetDvd 5) + clamp(20·s, 0.05, 60): the create script
+//!   waits for the library refresh that indexes the seed, the VM is created
+//!   and then started asynchronously, the guest reports its addresses a boot
+//!   delay after the start job, VMM shows them only after its light
+//!   refresher interval (the controller never runs Read-SCVirtualMachine),
+//!   and the seed is ejected (a blocking Set-SCVirtualDVDDrive) before the
+//!   machine is reported provisioned;
 //! - deletion = s·(ShutdownVm 20 + RemoveVm 10): the default power-off mode
 //!   (TrySoft) shuts the guest down, then the VM is removed.
 
@@ -153,7 +154,8 @@ fn lower_bounds(scale: f64) -> (Duration, Duration) {
         + job(Op::CreateVm)
         + job(Op::StartVm)
         + boot
-        + l.light_refresh_interval * scale;
+        + l.light_refresh_interval * scale
+        + job(Op::SetDvd);
     let delete = job(Op::ShutdownVm) + job(Op::RemoveVm);
     (
         Duration::from_secs_f64(provision),
@@ -1271,11 +1273,11 @@ impl Report {
         let _ = writeln!(
             out,
             "**Lower bound.** One machine's shortest path through the emulator's model at scale s: provisioning = \
-             s·(library refresh 5 + create 30 + start 10 + light refresher 120) + clamp(20·s, 0.05, 60) \
+             s·(library refresh 5 + create 30 + start 10 + light refresher 120 + DVD eject 5) + clamp(20·s, 0.05, 60) \
              guest boot; deletion = s·(guest shutdown 20 + remove 10). The create script waits for the library refresh \
              that indexes the seed; VMM shows the guest's addresses only after its light refresher interval (the \
-             controller does not run Read-SCVirtualMachine); the seed is ejected (a blocking 5·s job) right after the \
-             machine is reported provisioned, so it is off the path; the default power-off mode shuts the guest down. The issue's simpler model (create + start, \
+             controller does not run Read-SCVirtualMachine); the seed is ejected before the machine is reported \
+             provisioned; the default power-off mode shuts the guest down. The issue's simpler model (create + start, \
              stop + remove) gives 40·s and 20·s. The emulator models no read latency: Get-SCVirtualMachine \
              and the other reads cost only the interpreter's time.\n"
         );

@@ -554,16 +554,7 @@ fn plan_existing_vm(o: &Observed, vm: &VmFacts) -> Plan {
             );
             p.provisioned = true;
             if vm.seed_attached || !o.seed_cleaned {
-                // Provisioned first, then the seed goes (DESIGN §3.4): the
-                // eject is a blocking VMM job that holds a WinRM connection
-                // for seconds, and with many machines at once the ejects
-                // queued for connections would hold every Machine back.
-                // The status write is followed at once by the eject.
-                if o.provisioned {
-                    p.action = Action::EjectSeed;
-                } else {
-                    p.requeue = Some(Duration::ZERO);
-                }
+                p.action = Action::EjectSeed;
             }
             p
         }
