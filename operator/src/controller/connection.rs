@@ -260,14 +260,14 @@ fn recent_key(ns: &str, server: &ScvmmServer) -> String {
 
 impl ClientCache {
     /// The client `server` (in `ns`) resolved to within the last `ttl`.
-    pub fn recent(&self, ns: &str, server: &ScvmmServer, ttl: Duration) -> Option<ScvmmClient> {
+    fn recent(&self, ns: &str, server: &ScvmmServer, ttl: Duration) -> Option<ScvmmClient> {
         let recent = self.recent.lock().ok()?;
         let (at, client) = recent.get(&recent_key(ns, server))?;
         (at.elapsed() < ttl).then(|| client.clone())
     }
 
     /// Remembers what `server` (in `ns`) resolved to.
-    pub fn remember(&self, ns: &str, server: &ScvmmServer, client: &ScvmmClient) {
+    fn remember(&self, ns: &str, server: &ScvmmServer, client: &ScvmmClient) {
         if let Ok(mut recent) = self.recent.lock() {
             recent.insert(
                 recent_key(ns, server),
@@ -365,25 +365,15 @@ mod tests {
     fn counting_client() -> (kube::Client, Arc<std::sync::atomic::AtomicUsize>) {
         let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let seen = count.clone();
-        let service = tower::service_fn(move |_req: http::Request<kube::client::Body>| {
+        let client = crate::controller::test_api::client(Duration::from_millis(50), move |_| {
             seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            async move {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                let secret = serde_json::json!({
-                    "apiVersion": "v1", "kind": "Secret",
-                    "metadata": {"name": "vmm", "namespace": "ns"},
-                    "data": {"username": "Q09SUFxjYXBp", "password": "c2VjcmV0"},
-                });
-                Ok::<_, std::convert::Infallible>(
-                    http::Response::builder()
-                        .status(200)
-                        .header("content-type", "application/json")
-                        .body(kube::client::Body::from(secret.to_string().into_bytes()))
-                        .unwrap(),
-                )
-            }
+            serde_json::json!({
+                "apiVersion": "v1", "kind": "Secret",
+                "metadata": {"name": "vmm", "namespace": "ns"},
+                "data": {"username": "Q09SUFxjYXBp", "password": "c2VjcmV0"},
+            })
         });
-        (kube::Client::new(service, "ns"), count)
+        (client, count)
     }
 
     #[tokio::test]

@@ -12,6 +12,8 @@ pub mod own_writes;
 pub mod quantity;
 pub mod shared;
 pub mod template;
+#[cfg(test)]
+pub mod test_api;
 pub mod vm_lists;
 
 pub use context::{Context, Settings};

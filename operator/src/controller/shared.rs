@@ -389,42 +389,32 @@ mod tests {
     fn paging_client() -> (kube::Client, Arc<Mutex<Vec<String>>>) {
         let queries = Arc::new(Mutex::new(Vec::new()));
         let seen = queries.clone();
-        let service = tower::service_fn(move |req: http::Request<kube::client::Body>| {
-            let query = req.uri().query().unwrap_or_default().to_string();
-            seen.lock().unwrap().push(query.clone());
-            async move {
-                let param = |k: &str| {
-                    query
-                        .split('&')
-                        .find_map(|kv| kv.strip_prefix(&format!("{k}=")))
-                        .map(str::to_string)
-                };
-                let limit: usize = param("limit").map_or(usize::MAX, |l| l.parse().unwrap());
-                let from: usize = param("continue").map_or(0, |c| c.parse().unwrap());
-                let to = (from + limit).min(250);
-                let items: Vec<_> = (from..to)
-                    .map(|i| serde_json::json!({"metadata": {"name": format!("cm-{i}")}}))
-                    .collect();
-                let token = if to < 250 {
-                    to.to_string()
-                } else {
-                    String::new()
-                };
-                let body = serde_json::json!({
-                    "apiVersion": "v1", "kind": "ConfigMapList",
-                    "metadata": {"resourceVersion": "7", "continue": token},
-                    "items": items,
-                });
-                Ok::<_, std::convert::Infallible>(
-                    http::Response::builder()
-                        .status(200)
-                        .header("content-type", "application/json")
-                        .body(kube::client::Body::from(body.to_string().into_bytes()))
-                        .unwrap(),
-                )
-            }
+        let client = crate::controller::test_api::client(std::time::Duration::ZERO, move |query| {
+            seen.lock().unwrap().push(query.to_string());
+            let param = |k: &str| {
+                query
+                    .split('&')
+                    .find_map(|kv| kv.strip_prefix(&format!("{k}=")))
+                    .map(str::to_string)
+            };
+            let limit: usize = param("limit").map_or(usize::MAX, |l| l.parse().unwrap());
+            let from: usize = param("continue").map_or(0, |c| c.parse().unwrap());
+            let to = (from + limit).min(250);
+            let items: Vec<_> = (from..to)
+                .map(|i| serde_json::json!({"metadata": {"name": format!("cm-{i}")}}))
+                .collect();
+            let token = if to < 250 {
+                to.to_string()
+            } else {
+                String::new()
+            };
+            serde_json::json!({
+                "apiVersion": "v1", "kind": "ConfigMapList",
+                "metadata": {"resourceVersion": "7", "continue": token},
+                "items": items,
+            })
         });
-        (kube::Client::new(service, "ns"), queries)
+        (client, queries)
     }
 
     #[tokio::test]
