@@ -22,14 +22,16 @@
 //!
 //! Lower bound of one machine, from the emulator's model at scale `s` (the
 //! controller's path, read from its scripts and the emulator):
-//! - provisioning = s·(ReadLibrary 5 + CreateVm 30 + StartVm 10 + light
-//!   refresh 120 + SetDvd 5) + clamp(20·s, 0.05, 60): the create script
-//!   waits for the library refresh that indexes the seed, the VM is created
-//!   and then started asynchronously, the guest reports its addresses a boot
-//!   delay after the start job, VMM shows them only after its light
-//!   refresher interval (the controller never runs Read-SCVirtualMachine),
-//!   and the seed is ejected (a blocking Set-SCVirtualDVDDrive) before the
-//!   machine is reported provisioned;
+//! - provisioning = s·(ReadLibrary 5 + CreateVm 30 + StartVm 10 + ReadVm 3
+//!   + SetDvd 5) + clamp(20·s, 0.05, 60): the create script waits for the
+//!   library refresh that indexes the seed, the VM is created and then
+//!   started asynchronously, the guest reports its addresses a boot delay
+//!   after the start job, a Read-SCVirtualMachine job shows them at once
+//!   (the model's light refresher would take 120 s more), and the seed is
+//!   ejected (a blocking Set-SCVirtualDVDDrive) before the machine is
+//!   reported provisioned. The controller asks for the refresh one address
+//!   refresh interval (30 s × s) after it first sees the VM running without
+//!   addresses, so its own path is 10 s × s longer than this bound;
 //! - deletion = s·(ShutdownVm 20 + RemoveVm 10): the default power-off mode
 //!   (TrySoft) shuts the guest down, then the VM is removed.
 
@@ -101,6 +103,9 @@ fn settings(scale: f64, resync: Duration) -> Settings {
     Settings {
         resync,
         busy_poll_interval: Settings::default().busy_poll_interval.mul_f64(scale),
+        address_refresh_interval: Settings::default()
+            .address_refresh_interval
+            .map(|d| d.mul_f64(scale)),
         connection: ConnectionDefaults {
             lock_retry: ConnectionDefaults::default().lock_retry.mul_f64(scale),
             max_connections: env_or(
@@ -154,7 +159,7 @@ fn lower_bounds(scale: f64) -> (Duration, Duration) {
         + job(Op::CreateVm)
         + job(Op::StartVm)
         + boot
-        + l.light_refresh_interval * scale
+        + job(Op::ReadVm)
         + job(Op::SetDvd);
     let delete = job(Op::ShutdownVm) + job(Op::RemoveVm);
     (
@@ -1208,19 +1213,19 @@ impl Report {
             .map(|&scale| {
                 let (p, d) = lower_bounds(scale);
                 format!(
-                    "scale {scale}: create job {:.2} s, start {:.2} s, guest shutdown {:.2} s, remove {:.2} s, light refresher {:.2} s; lower bound per machine: provisioning {:.2} s, deletion {:.2} s",
+                    "scale {scale}: create job {:.2} s, start {:.2} s, VM refresh {:.2} s, guest shutdown {:.2} s, remove {:.2} s; lower bound per machine: provisioning {:.2} s, deletion {:.2} s",
                     30.0 * scale,
                     10.0 * scale,
+                    3.0 * scale,
                     20.0 * scale,
                     10.0 * scale,
-                    120.0 * scale,
                     p.as_secs_f64(),
                     d.as_secs_f64(),
                 )
             })
             .collect();
         format!(
-            "Latency scales, run in this order: {}. The idle scenario runs at scale {}. Controller: manager defaults (8 WinRM connections per endpoint, SCVMM poll interval 60 s, busy poll 2 s × scale) except machine concurrency {} and resync {} s.{}",
+            "Latency scales, run in this order: {}. The idle scenario runs at scale {}. Controller: manager defaults (8 WinRM connections per endpoint, SCVMM poll interval 60 s, busy poll 2 s × scale, address refresh interval 30 s × scale) except machine concurrency {} and resync {} s.{}",
             scales.join("; "),
             self.idle_scale,
             self.concurrency,
@@ -1273,11 +1278,14 @@ impl Report {
         let _ = writeln!(
             out,
             "**Lower bound.** One machine's shortest path through the emulator's model at scale s: provisioning = \
-             s·(library refresh 5 + create 30 + start 10 + light refresher 120 + DVD eject 5) + clamp(20·s, 0.05, 60) \
+             s·(library refresh 5 + create 30 + start 10 + VM refresh 3 + DVD eject 5) + clamp(20·s, 0.05, 60) \
              guest boot; deletion = s·(guest shutdown 20 + remove 10). The create script waits for the library refresh \
-             that indexes the seed; VMM shows the guest's addresses only after its light refresher interval (the \
-             controller does not run Read-SCVirtualMachine); the seed is ejected before the machine is reported \
-             provisioned; the default power-off mode shuts the guest down. The issue's simpler model (create + start, \
+             that indexes the seed; a Read-SCVirtualMachine job issued the moment the guest reports shows its addresses \
+             (VMM's light refresher would show them 120·s later); the seed is ejected before the machine is reported \
+             provisioned; the default power-off mode shuts the guest down. The controller cannot know when the guest \
+             reports: it asks for the refresh one address refresh interval (30·s) after it first sees the VM running \
+             without addresses, 10·s after the model's guest reported, so one machine alone takes at least 10·s more \
+             than the bound. The issue's simpler model (create + start, \
              stop + remove) gives 40·s and 20·s. The emulator models no read latency: Get-SCVirtualMachine \
              and the other reads cost only the interpreter's time.\n"
         );

@@ -660,6 +660,7 @@ fn invalid_bootstrap_data_becomes_a_condition_not_a_vm() {
         shutdown_timeout: Duration::from_secs(300),
         restart_powered_off: false,
         skip_vm_deletion: false,
+        address_refresh_in: None,
     };
     let p = plan(&observed);
     assert_eq!(p.action, Action::Wait);

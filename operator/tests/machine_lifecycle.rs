@@ -118,6 +118,76 @@ async fn a_machine_becomes_a_running_vm_and_goes_away_with_it() {
     env.kill_controller().await;
 }
 
+/// With VMM's light refresher slowed to an hour, only a Read-SCVirtualMachine
+/// shows the guest's address: the machine asks for one once its VM has run
+/// without addresses for the refresh interval, and is provisioned at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_vm_without_addresses_is_refreshed_rather_than_waited_for() {
+    let mut env = Env::start("refresh").await;
+    env.sim
+        .vmm
+        .lock()
+        .unwrap()
+        .latencies_mut()
+        .light_refresh_interval = 360_000.0;
+    env.start_controller_with(
+        env.client.clone(),
+        operator::controller::Settings {
+            resync: Duration::from_secs(30),
+            poll_interval: Duration::from_secs(5),
+            busy_poll_interval: Duration::from_millis(200),
+            address_refresh_interval: Some(Duration::from_millis(500)),
+            ..Default::default()
+        },
+        4,
+    );
+    env.create_cluster("c1", PASSWORD).await;
+    env.create_machine("c1", "m1", machine_spec("10.20.0.51"))
+        .await;
+    let sm = provisioned(&env, "m1", T).await;
+    assert!(
+        sm["status"]["addresses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["type"] == "InternalIP" && a["address"] == "10.20.0.51"),
+        "{sm:#}"
+    );
+    let refreshes: Vec<_> = {
+        let vmm = env.sim.vmm.lock().unwrap();
+        let vm = vmm
+            .state()
+            .vms
+            .iter()
+            .find(|v| v.name == "m1")
+            .map(|v| v.id)
+            .expect("the VM exists");
+        vmm.state()
+            .jobs
+            .iter()
+            .filter(|j| j.cmdlet_name == "Read-SCVirtualMachine")
+            .filter(|j| j.target.as_ref().is_some_and(|t| t.id == vm))
+            .map(|j| j.status)
+            .collect()
+    };
+    // One ask per interval while the guest boots: a few, not one per look.
+    assert!(
+        (1..=6).contains(&refreshes.len()),
+        "refresh jobs of m1: {refreshes:?}"
+    );
+    // The refresh only reads the VM: it is not a job that blocks a move.
+    let sm = eventually(
+        &env.api("ScvmmMachine"),
+        "m1",
+        "block-move is off once provisioned",
+        T,
+        |v| v["metadata"]["annotations"]["clusterctl.cluster.x-k8s.io/block-move"].is_null(),
+    )
+    .await;
+    assert_eq!(sm["status"]["initialization"]["provisioned"], true);
+    env.kill_controller().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn addresses_come_from_ipam_claims_and_scvmm_pools_and_are_released() {
     use kube::api::{Patch, PatchParams, PostParams};

@@ -37,14 +37,18 @@ fn vm() -> impl Strategy<Value = VmFacts> {
         any::<bool>(),
         any::<bool>(),
         prop::option::of("[a-z ]{0,12}"),
+        any::<bool>(),
     )
-        .prop_map(|(status, has_addresses, seed_attached, error)| VmFacts {
-            id: "6f2a".into(),
-            status: status.to_string(),
-            has_addresses,
-            seed_attached,
-            error,
-        })
+        .prop_map(
+            |(status, has_addresses, seed_attached, error, job_running)| VmFacts {
+                id: "6f2a".into(),
+                status: status.to_string(),
+                has_addresses,
+                seed_attached,
+                error,
+                job_running,
+            },
+        )
 }
 
 fn scvmm() -> impl Strategy<Value = Scvmm> {
@@ -87,27 +91,35 @@ fn observed() -> impl Strategy<Value = Observed> {
         ]),
         prop::option::of(0u64..600),
         (any::<bool>(), any::<bool>()),
+        prop_oneof![
+            Just(None),
+            Just(Some(Duration::ZERO)),
+            (1u64..60_000).prop_map(|ms| Some(Duration::from_millis(ms))),
+        ],
     )
         .prop_map(
-            |(flags, bootstrap, addresses, ids, scvmm, attempts, mode, elapsed, extra)| Observed {
-                deleting: flags.0,
-                has_finalizer: flags.1,
-                paused: flags.2,
-                has_owner: flags.3,
-                cluster_ready: flags.4,
-                bootstrap,
-                addresses,
-                has_identity: ids.0,
-                has_vm_id: ids.1 && ids.0,
-                provisioned: ids.2 && ids.0,
-                seed_cleaned: ids.3,
-                scvmm,
-                create_attempts: attempts,
-                power_off_mode: mode,
-                shutdown_elapsed: elapsed.map(Duration::from_secs),
-                shutdown_timeout: Duration::from_secs(300),
-                restart_powered_off: extra.0,
-                skip_vm_deletion: extra.1,
+            |(flags, bootstrap, addresses, ids, scvmm, attempts, mode, elapsed, extra, refresh)| {
+                Observed {
+                    deleting: flags.0,
+                    has_finalizer: flags.1,
+                    paused: flags.2,
+                    has_owner: flags.3,
+                    cluster_ready: flags.4,
+                    bootstrap,
+                    addresses,
+                    has_identity: ids.0,
+                    has_vm_id: ids.1 && ids.0,
+                    provisioned: ids.2 && ids.0,
+                    seed_cleaned: ids.3,
+                    scvmm,
+                    create_attempts: attempts,
+                    power_off_mode: mode,
+                    shutdown_elapsed: elapsed.map(Duration::from_secs),
+                    shutdown_timeout: Duration::from_secs(300),
+                    restart_powered_off: extra.0,
+                    skip_vm_deletion: extra.1,
+                    address_refresh_in: refresh,
+                }
             },
         )
 }
@@ -123,6 +135,31 @@ proptest! {
         }
         let paused = p.conditions.iter().find(|c| c.type_ == types::PAUSED).unwrap();
         prop_assert_eq!(paused.status == CondStatus::True, o.paused);
+    }
+
+    #[test]
+    fn vmm_is_asked_to_refresh_only_a_running_unprovisioned_vm_without_addresses_when_due(o in observed()) {
+        let p = plan(&o);
+        if p.action == Action::RefreshVm {
+            let Scvmm::Present(vm) = &o.scvmm else {
+                return Err(TestCaseError::fail("refresh without a VM"));
+            };
+            prop_assert!(!o.paused && !o.deleting && !o.provisioned);
+            prop_assert_eq!(vm.status.as_str(), "Running");
+            prop_assert!(!vm.has_addresses && !vm.job_running);
+            prop_assert_eq!(o.address_refresh_in, Some(Duration::ZERO));
+        }
+        // Whether VMM is asked changes nothing the user sees: Cluster API
+        // mirrors each change of a condition into the Machine.
+        let later = plan(&Observed { address_refresh_in: None, ..o.clone() });
+        prop_assert_eq!(&p.conditions, &later.conditions);
+        prop_assert_eq!(p.provisioned, later.provisioned);
+        if p.action == Action::RefreshVm {
+            prop_assert_eq!(later.action, Action::Wait);
+            prop_assert_eq!(p.requeue, later.requeue);
+        } else {
+            prop_assert_eq!(&p.action, &later.action);
+        }
     }
 
     #[test]
@@ -276,6 +313,7 @@ impl Model {
                         has_addresses: *s == "Running",
                         seed_attached: !self.seed_cleaned,
                         error: None,
+                        job_running: false,
                     }),
                 }
             },
@@ -285,6 +323,7 @@ impl Model {
             shutdown_timeout: Duration::from_secs(300),
             restart_powered_off: false,
             skip_vm_deletion: false,
+            address_refresh_in: None,
         }
     }
 
@@ -316,7 +355,7 @@ impl Model {
                 self.vms.remove(0);
             }
             Action::FinishDeletion | Action::AbandonVm => self.finalizer = false,
-            Action::Wait | Action::RemoveFailedVm | Action::RepairVm => {}
+            Action::Wait | Action::RemoveFailedVm | Action::RepairVm | Action::RefreshVm => {}
         }
     }
 

@@ -1512,3 +1512,75 @@ proptest! {
         prop_assert_eq!(&vms[0].adapters[0].ipv4_addresses, &expected);
     }
 }
+
+/// A list carrying refresh asks: VMM reads the guest's addresses at once
+/// (its light refresher is slowed to an hour here), a VM whose refresh job
+/// still runs is not refreshed twice, and an ID that is not a GUID is
+/// refused before anything runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_list_refreshes_the_vms_it_is_asked_to() {
+    let rig = rig().await;
+    {
+        let mut vmm = rig.sim.vmm.lock().unwrap();
+        vmm.latencies_mut().light_refresh_interval = 360_000.0;
+        // 1 s at scale 0.01: long enough to ask again while it runs.
+        vmm.latencies_mut()
+            .seconds
+            .insert(scvmm_sim::vmm::config::Op::ReadVm, 100.0);
+    }
+    let id = new_id();
+    let vm = rig
+        .client
+        .create_vm(&template_request(&id, "refresh-1"))
+        .await
+        .unwrap();
+    wait_for(&rig.client, &vm.id, "running", |v| {
+        v.status == "Running" && !v.is_busy()
+    })
+    .await;
+    // The guest boots 0.2 s after its start and reports then.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let find = |vms: Vec<VmInfo>| vms.into_iter().find(|v| v.id == vm.id).unwrap();
+    let listed = find(rig.client.list_vms().await.unwrap());
+    assert_eq!(
+        listed.ipv4_addresses().count(),
+        0,
+        "without a refresh VMM shows nothing yet: {listed:#?}"
+    );
+    let read_jobs = || {
+        rig.sim
+            .vmm
+            .lock()
+            .unwrap()
+            .state()
+            .jobs
+            .iter()
+            .filter(|j| j.cmdlet_name == "Read-SCVirtualMachine")
+            .count()
+    };
+
+    let (listed, runs, _) = measure(&rig, rig.client.list_vms_refreshing(&[vm.id.clone()])).await;
+    assert_eq!(runs, 1, "the refresh rides on the list");
+    let listed = find(listed.unwrap());
+    let job = listed.job.clone().expect("the VM shows its refresh job");
+    assert!(job.is_running(), "{job:#?}");
+    rig.client
+        .list_vms_refreshing(&[vm.id.to_uppercase()])
+        .await
+        .unwrap();
+    assert_eq!(read_jobs(), 1, "a VM whose job runs is not refreshed again");
+
+    let refreshed = wait_for(&rig.client, &vm.id, "addresses after the refresh", |v| {
+        v.ipv4_addresses().any(|a| a == "10.10.100.77")
+    })
+    .await;
+    assert_eq!(refreshed.status, "Running");
+
+    let (refused, runs, _) = measure(
+        &rig,
+        rig.client.list_vms_refreshing(&["not-a-guid".to_string()]),
+    )
+    .await;
+    assert!(matches!(refused, Err(ScvmmError::Config(_))), "{refused:?}");
+    assert_eq!(runs, 0);
+}

@@ -62,6 +62,19 @@ struct Args {
     )]
     scvmm_busy_poll_interval_ms: u64,
 
+    /// Seconds a running VM may go without showing its guest's IP addresses
+    /// before VMM is asked to read them at once (`Read-SCVirtualMachine`, a
+    /// short "Refresh virtual machine" job), and between two such asks
+    /// while they are still missing. Without it VMM shows them at its next
+    /// light refresh, up to about two minutes after the guest reported.
+    /// 0 turns the asks off.
+    #[arg(
+        long,
+        env = "SCVMM_CAPI_ADDRESS_REFRESH_INTERVAL_SECONDS",
+        default_value_t = 30
+    )]
+    address_refresh_interval_seconds: u64,
+
     /// Seconds a VM must have been seen orphaned before a ScvmmCluster with
     /// `orphanedVMPolicy: Delete` removes it (at least 60).
     #[arg(long, env = "SCVMM_CAPI_ORPHAN_GRACE_SECONDS", default_value_t = 300)]
@@ -210,6 +223,8 @@ async fn main() -> ExitCode {
         // Shorter would let a VM go before `clusterctl move` or a restore
         // has re-created its ScvmmMachine.
         orphan_grace: Duration::from_secs(args.orphan_grace_seconds.max(60)),
+        address_refresh_interval: Some(Duration::from_secs(args.address_refresh_interval_seconds))
+            .filter(|d| !d.is_zero()),
     };
     let metrics = Arc::new(Metrics::default());
     let ctx = Context::new(client.clone(), metrics, settings);

@@ -7,6 +7,11 @@ use kube::runtime::events::{Recorder, Reporter};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// Default of [`Settings::address_refresh_interval`]: a Linux guest with
+/// cloud-init has usually booted and reported its addresses through the
+/// Hyper-V integration services by then.
+pub const DEFAULT_ADDRESS_REFRESH_INTERVAL: Duration = Duration::from_secs(30);
+
 /// Manager settings the reconcilers use.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -27,6 +32,11 @@ pub struct Settings {
     /// waiting machine accepts a list this old; idle machines accept one
     /// `poll_interval` old.
     pub busy_poll_interval: Duration,
+    /// How long a running VM may go without showing its guest's addresses
+    /// before VMM is asked to refresh it (`Read-SCVirtualMachine`), and
+    /// between two such asks; `None` leaves it to VMM's light refresher
+    /// (about every two minutes).
+    pub address_refresh_interval: Option<Duration>,
 }
 
 impl Default for Settings {
@@ -38,6 +48,7 @@ impl Default for Settings {
             poll_interval: Duration::from_secs(60),
             orphan_grace: super::cluster::plan::ORPHAN_GRACE,
             busy_poll_interval: Duration::from_secs(2),
+            address_refresh_interval: Some(DEFAULT_ADDRESS_REFRESH_INTERVAL),
         }
     }
 }
@@ -68,6 +79,9 @@ pub struct Context {
     /// The status last written to each object (read-your-writes over the
     /// watch cache).
     pub own_writes: super::own_writes::OwnWrites,
+    /// When each machine waiting for its guest's addresses has VMM refresh
+    /// its VM.
+    pub address_refreshes: super::machine::address_refresh::AddressRefreshes,
 }
 
 /// Consecutive reconcile failures per object, with the time each one's
@@ -125,13 +139,16 @@ impl Context {
             scvmm: ClientCache::default(),
             metrics,
             recorder,
-            settings,
             failures: Failures::default(),
             orphans: Default::default(),
             polls: Default::default(),
             vm_lists: Default::default(),
             caches: Default::default(),
             own_writes: Default::default(),
+            address_refreshes: super::machine::address_refresh::AddressRefreshes::new(
+                settings.address_refresh_interval,
+            ),
+            settings,
         })
     }
 }

@@ -158,6 +158,11 @@ pub struct VmLists {
     /// woken right after may still read the object from before its status
     /// said so, and would eject again.
     seeds_ejected: Mutex<std::collections::HashSet<String>>,
+    /// Endpoint → IDs (lower case) of VMs to refresh with its next list.
+    refreshes: Mutex<HashMap<String, std::collections::BTreeSet<String>>>,
+    /// VM ID (lower case) → the refresh job a list of ours started on it,
+    /// while the lists show that job running.
+    refresh_jobs: Mutex<HashMap<String, String>>,
 }
 
 /// What the background poller of an endpoint needs.
@@ -328,6 +333,56 @@ impl VmLists {
         }
     }
 
+    /// Asks for the VM `vm_id` of `endpoint` to be refreshed by the next
+    /// list of the endpoint ([`ScvmmClient::list_vms_refreshing`]): the
+    /// background poller's, within a busy interval, when the asking
+    /// machine waits on SCVMM. A list that fails drops the asks it
+    /// carried; the machine asks again later.
+    pub fn refresh(&self, endpoint: &str, vm_id: &str) {
+        if let Ok(mut r) = self.refreshes.lock() {
+            r.entry(endpoint.to_string())
+                .or_default()
+                .insert(vm_id.to_ascii_lowercase());
+        }
+    }
+
+    /// Whether `job` is a refresh one of our lists started on VM `vm_id`
+    /// (it only reads the VM: nothing waits on it and it does not block
+    /// `clusterctl move`).
+    pub fn is_refresh_job(&self, vm_id: &str, job: &str) -> bool {
+        self.refresh_jobs.lock().is_ok_and(|r| {
+            r.get(&vm_id.to_ascii_lowercase())
+                .is_some_and(|j| j.eq_ignore_ascii_case(job))
+        })
+    }
+
+    /// Records the refresh jobs of a list that carried `asked`, and forgets
+    /// those the list shows finished.
+    fn note_refresh_jobs(&self, asked: &[String], vms: &[VmInfo]) {
+        let Ok(mut jobs) = self.refresh_jobs.lock() else {
+            return;
+        };
+        let running = |vm: &VmInfo| {
+            vm.job
+                .as_ref()
+                .filter(|j| j.is_running())
+                .map(|j| j.id.clone())
+        };
+        let by_id: HashMap<String, &VmInfo> =
+            vms.iter().map(|v| (v.id.to_ascii_lowercase(), v)).collect();
+        jobs.retain(|vm, job| {
+            by_id
+                .get(vm)
+                .and_then(|v| running(v))
+                .is_some_and(|j| j.eq_ignore_ascii_case(job))
+        });
+        for id in asked {
+            if let Some(job) = by_id.get(id).and_then(|v| running(v)) {
+                jobs.insert(id.clone(), job);
+            }
+        }
+    }
+
     /// Remembers that the machine with this instance ID ejected and
     /// deleted its seed (keyed by instance, not name: a Machine re-created
     /// under the same name is another machine).
@@ -388,7 +443,18 @@ impl VmLists {
             return Ok((s.clone(), false));
         }
         let started = Instant::now();
-        let vms = client.list_vms().await?;
+        let asked: Vec<String> = self
+            .refreshes
+            .lock()
+            .ok()
+            .and_then(|mut r| r.remove(client.endpoint()))
+            .map(|ids| ids.into_iter().collect())
+            .unwrap_or_default();
+        let vms = client.list_vms_refreshing(&asked).await?;
+        if !asked.is_empty() {
+            tracing::debug!(endpoint = %client.endpoint(), refreshed = asked.len(), "the list asked VMM to refresh VMs whose guests' addresses are awaited");
+        }
+        self.note_refresh_jobs(&asked, &vms);
         let woken = match last.as_ref() {
             Some(before) => changed(&before.vms, &vms),
             // The first list of an endpoint: everyone reads it anyway.
@@ -462,6 +528,48 @@ mod tests {
         let woken = changed(&[a.clone(), b, c], &[a, b_off, d]);
         assert_eq!(woken, vec!["i-2", "i-3", "i-4"]);
         assert!(changed(&[vm("A1", "i-1")], &[vm("A1", "i-1")]).is_empty());
+    }
+
+    #[test]
+    fn a_refresh_job_is_known_as_ours_while_the_lists_show_it_running() {
+        let lists = VmLists::default();
+        let with_job = |id: &str, job: &str, status: &str| {
+            let mut v = vm(id, "i-1");
+            v.job = Some(crate::scvmm::JobInfo {
+                id: job.into(),
+                name: "Refresh virtual machine".into(),
+                status: status.into(),
+                progress: None,
+                error: None,
+            });
+            v
+        };
+        lists.refresh("https://vmm:5986/wsman", "A1");
+        lists.refresh("https://vmm:5986/wsman", "a1");
+        let asked: Vec<String> = lists
+            .refreshes
+            .lock()
+            .unwrap()
+            .remove("https://vmm:5986/wsman")
+            .unwrap()
+            .into_iter()
+            .collect();
+        assert_eq!(asked, vec!["a1"], "one ask per VM, however often asked");
+        lists.note_refresh_jobs(&asked, &[with_job("A1", "J1", "Running")]);
+        assert!(lists.is_refresh_job("A1", "j1"));
+        assert!(!lists.is_refresh_job("A1", "J2"), "another job is not ours");
+        // A job that was not asked for by a list is never taken for ours.
+        lists.note_refresh_jobs(
+            &[],
+            &[
+                with_job("A1", "J1", "Running"),
+                with_job("B2", "J3", "Running"),
+            ],
+        );
+        assert!(lists.is_refresh_job("A1", "J1"));
+        assert!(!lists.is_refresh_job("B2", "J3"));
+        lists.note_refresh_jobs(&[], &[with_job("A1", "J1", "Completed")]);
+        assert!(!lists.is_refresh_job("A1", "J1"), "forgotten once finished");
     }
 
     #[tokio::test]

@@ -462,8 +462,26 @@ impl ScvmmClient {
 
     /// Every VM carrying a marker, in one script run.
     pub async fn list_vms(&self) -> Result<Vec<VmInfo>, ScvmmError> {
+        self.list_vms_refreshing(&[]).await
+    }
+
+    /// Every VM carrying a marker, in one script run, after asking VMM to
+    /// refresh the VMs with the IDs in `refresh` (`Read-SCVirtualMachine
+    /// -RunAsynchronously`: VMM reads what their guests reported now rather
+    /// than at its next light refresh). A VM that a job works on is not
+    /// refreshed (a second job would fail on the lock); a refresh VMM
+    /// refuses is skipped, not an error of the list. The refreshed VMs are
+    /// listed with their refresh job.
+    pub async fn list_vms_refreshing(&self, refresh: &[String]) -> Result<Vec<VmInfo>, ScvmmError> {
+        for id in refresh {
+            check_guid("VM ID", id)?;
+        }
         let op = Operation::ListVms;
-        let value = self.run(op, Map::new()).await?;
+        let mut params = Map::new();
+        if !refresh.is_empty() {
+            params.insert("refresh".into(), json!(refresh));
+        }
+        let value = self.run(op, params).await?;
         Self::checked_vms(op, value)
     }
 

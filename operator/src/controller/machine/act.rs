@@ -146,6 +146,17 @@ pub async fn act(
                 }
             }
         }
+        Action::RefreshVm => {
+            let id = vm_id.ok_or_else(|| Error::Config("no VM to refresh".into()))?;
+            // Carried by the endpoint's next list, which this machine
+            // waits on anyway: no call of its own. The ask is timed from
+            // now whatever becomes of it (a list that fails, a VM a job
+            // took meanwhile): it is repeated one interval later, not at
+            // every look.
+            ctx.vm_lists.refresh(client(world)?.endpoint(), &id);
+            ctx.address_refreshes
+                .asked(instance(sm)?, std::time::Instant::now());
+        }
         Action::RemoveFailedVm => {
             let id = vm_id.ok_or_else(|| Error::Config("no VM to remove".into()))?;
             timed(ctx, "remove_vm", client(world)?.remove_vm(&id)).await?;

@@ -3,6 +3,7 @@
 //! wires it to the watches.
 
 pub mod act;
+pub mod address_refresh;
 pub mod ipam;
 pub mod labels;
 pub mod observe;
@@ -146,7 +147,14 @@ async fn reconcile_inner(sm: &ScvmmMachine, ctx: &Context) -> Result<Pass, Error
     if !starts_job(&plan.action) && answered {
         // SCVMM answered: the annotation follows the VM's job. When SCVMM
         // could not be asked, a job may still run: the annotation stays.
-        let busy = world.vm.as_ref().is_some_and(crate::scvmm::VmInfo::is_busy);
+        // Our own refresh only reads the VM: moving it meanwhile is fine.
+        let busy = world.vm.as_ref().is_some_and(|vm| {
+            vm.is_busy()
+                && !vm
+                    .job
+                    .as_ref()
+                    .is_some_and(|j| ctx.vm_lists.is_refresh_job(&vm.id, &j.id))
+        });
         if busy != blocking {
             set_block_move(sm, busy, ctx).await?;
         }
@@ -163,7 +171,13 @@ async fn reconcile_inner(sm: &ScvmmMachine, ctx: &Context) -> Result<Pass, Error
             // The endpoint's poller wakes the machine when its VM changes;
             // the requeue is only a fallback (a guest shutdown timeout, a
             // job that changes nothing visible).
-            let fallback = fallback_requeue(ctx.settings.busy_poll_interval);
+            // A machine waiting for its guest's addresses looks again when
+            // its refresh is due, whether or not its VM changed.
+            let fallback = match world.observed.address_refresh_in {
+                Some(due) => fallback_requeue(ctx.settings.busy_poll_interval)
+                    .min(due.max(Duration::from_millis(100))),
+                None => fallback_requeue(ctx.settings.busy_poll_interval),
+            };
             ctx.vm_lists.wait_on(
                 client,
                 &key,

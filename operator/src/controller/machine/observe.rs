@@ -5,6 +5,7 @@
 use super::ipam::{self, IpamState};
 use super::plan::{Addresses, BootstrapData, Observed, Scvmm, VmFacts};
 use super::request::{self, ResolvedDevice};
+use super::vm_phase::VmPhase;
 use crate::Error;
 use crate::api::cluster::ScvmmFailureDomain;
 use crate::api::machine::PowerOffMode;
@@ -188,7 +189,22 @@ pub async fn observe(sm: &ScvmmMachine, ctx: &Context) -> Result<World, Error> {
         let now = k8s_openapi::jiff::Timestamp::now();
         Duration::from_secs(now.as_second().saturating_sub(t.0.as_second()).max(0) as u64)
     });
+    let waits_for_addresses = !deleting
+        && !paused
+        && !provisioned
+        && matches!(&scvmm, Scvmm::Present(vm)
+            if !vm.has_addresses && VmPhase::from_status(&vm.status) == VmPhase::Running);
+    let address_refresh_in = sm
+        .spec
+        .provider_id
+        .as_deref()
+        .and_then(request::instance_id)
+        .and_then(|i| {
+            ctx.address_refreshes
+                .due_in(i, waits_for_addresses, std::time::Instant::now())
+        });
     let observed = Observed {
+        address_refresh_in,
         deleting,
         has_finalizer,
         paused,
@@ -322,6 +338,10 @@ pub fn vm_facts(vm: &VmInfo, sm: &ScvmmMachine) -> VmFacts {
             .iter()
             .any(|a| !a.ipv4_addresses.is_empty() || !a.ipv6_addresses.is_empty()),
         seed_attached: seed.is_some() && vm.dvd_iso.is_some() && vm.dvd_iso == seed,
+        job_running: vm
+            .job
+            .as_ref()
+            .is_some_and(crate::scvmm::JobInfo::is_running),
         error: vm
             .error
             .as_ref()

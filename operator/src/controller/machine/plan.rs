@@ -75,6 +75,8 @@ pub struct VmFacts {
     pub seed_attached: bool,
     /// VMM error of the failed job, when the status is a failed one.
     pub error: Option<String>,
+    /// A job works on the VM (ours or anyone's).
+    pub job_running: bool,
 }
 
 /// Everything the planner looks at.
@@ -115,6 +117,10 @@ pub struct Observed {
     pub shutdown_timeout: Duration,
     /// Power a VM that was switched off behind our back on again.
     pub restart_powered_off: bool,
+    /// While the VM runs without addresses before provisioning: how long
+    /// until VMM is to be asked to refresh it (zero: now). `None` when it
+    /// does not wait for them or refreshes are off.
+    pub address_refresh_in: Option<Duration>,
     /// The user asked to drop the finalizer without touching SCVMM
     /// (the escape hatch for an endpoint that is gone for good).
     pub skip_vm_deletion: bool,
@@ -137,6 +143,9 @@ pub enum Action {
     RecordVmId(String),
     /// Start the VM.
     StartVm,
+    /// Ask VMM to read what the guest reported (its IP addresses) now,
+    /// rather than at its next light refresh (`Read-SCVirtualMachine`).
+    RefreshVm,
     /// Remove a VM whose create job failed, to create it again.
     RemoveFailedVm,
     /// Dismiss a failed change job.
@@ -538,7 +547,13 @@ fn plan_existing_vm(o: &Observed, vm: &VmFacts) -> Plan {
             Some(LONG),
         ),
         VmPhase::Running if !vm.has_addresses && !o.provisioned => plan(
-            Action::Wait,
+            // The message stays the same whether or not VMM is asked:
+            // Cluster API mirrors each change of it into the Machine.
+            if o.address_refresh_in == Some(Duration::ZERO) && !vm.job_running {
+                Action::RefreshVm
+            } else {
+                Action::Wait
+            },
             false,
             reasons::WAITING_FOR_GUEST_ADDRESSES,
             "the VM runs; waiting for the guest to report its IP addresses".into(),
