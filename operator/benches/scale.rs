@@ -22,8 +22,8 @@
 //!
 //! Lower bound of one machine, from the emulator's model at scale `s` (the
 //! controller's path, read from its scripts and the emulator):
-//! - provisioning = s·(ReadLibrary 5 + CreateVm 30 + StartVm 10 + ReadVm 3
-//!   + SetDvd 5) + clamp(20·s, 0.05, 60): the create script waits for the
+//! - provisioning = s·(ReadLibrary 5 + CreateVm 30 + StartVm 10 + ReadVm
+//!   3 + SetDvd 5) + clamp(20·s, 0.05, 60): the create script waits for the
 //!   library refresh that indexes the seed, the VM is created and then
 //!   started asynchronously, the guest reports its addresses a boot delay
 //!   after the start job, a Read-SCVirtualMachine job shows them at once
