@@ -1559,7 +1559,11 @@ async fn a_list_refreshes_the_vms_it_is_asked_to() {
             .count()
     };
 
-    let (listed, runs, _) = measure(&rig, rig.client.list_vms_refreshing(&[vm.id.clone()])).await;
+    let (listed, runs, _) = measure(
+        &rig,
+        rig.client.list_vms_refreshing(std::slice::from_ref(&vm.id)),
+    )
+    .await;
     assert_eq!(runs, 1, "the refresh rides on the list");
     let listed = find(listed.unwrap());
     let job = listed.job.clone().expect("the VM shows its refresh job");
