@@ -266,6 +266,7 @@ fn vm_info() -> impl Strategy<Value = VmInfo> {
                 dvd_iso,
                 job,
                 error,
+                refresh_job: None,
             },
         )
 }

@@ -124,12 +124,14 @@ async fn a_machine_becomes_a_running_vm_and_goes_away_with_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_vm_without_addresses_is_refreshed_rather_than_waited_for() {
     let mut env = Env::start("refresh").await;
-    env.sim
-        .vmm
-        .lock()
-        .unwrap()
-        .latencies_mut()
-        .light_refresh_interval = 360_000.0;
+    {
+        let mut vmm = env.sim.vmm.lock().unwrap();
+        vmm.latencies_mut().light_refresh_interval = 360_000.0;
+        // 3 s at scale 0.01: long enough to look at the machine meanwhile.
+        vmm.latencies_mut()
+            .seconds
+            .insert(scvmm_sim::vmm::config::Op::ReadVm, 300.0);
+    }
     env.start_controller_with(
         env.client.clone(),
         operator::controller::Settings {
@@ -144,6 +146,27 @@ async fn a_vm_without_addresses_is_refreshed_rather_than_waited_for() {
     env.create_cluster("c1", PASSWORD).await;
     env.create_machine("c1", "m1", machine_spec("10.20.0.51"))
         .await;
+    // While the refresh job runs, the machine shows it and is not blocked
+    // from a move (the job only reads the VM).
+    eventually(
+        &env.api("ScvmmMachine"),
+        "m1",
+        "the refresh job shows in status",
+        T,
+        |v| v["status"]["job"]["operation"] == "Refresh virtual machine",
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let during = env.api("ScvmmMachine").get("m1").await.unwrap();
+    let during = serde_json::to_value(&during).unwrap();
+    assert_eq!(
+        during["status"]["job"]["operation"], "Refresh virtual machine",
+        "{during:#}"
+    );
+    assert!(
+        during["metadata"]["annotations"]["clusterctl.cluster.x-k8s.io/block-move"].is_null(),
+        "{during:#}"
+    );
     let sm = provisioned(&env, "m1", T).await;
     assert!(
         sm["status"]["addresses"]
@@ -175,16 +198,6 @@ async fn a_vm_without_addresses_is_refreshed_rather_than_waited_for() {
         (1..=6).contains(&refreshes.len()),
         "refresh jobs of m1: {refreshes:?}"
     );
-    // The refresh only reads the VM: it is not a job that blocks a move.
-    let sm = eventually(
-        &env.api("ScvmmMachine"),
-        "m1",
-        "block-move is off once provisioned",
-        T,
-        |v| v["metadata"]["annotations"]["clusterctl.cluster.x-k8s.io/block-move"].is_null(),
-    )
-    .await;
-    assert_eq!(sm["status"]["initialization"]["provisioned"], true);
     env.kill_controller().await;
 }
 

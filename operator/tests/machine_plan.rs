@@ -273,6 +273,61 @@ proptest! {
     }
 }
 
+/// The cases the refresh property rarely draws, spelled out: a running,
+/// unprovisioned VM without addresses is refreshed once due, not while a
+/// job works on it, and not before it is due.
+#[test]
+fn a_running_vm_without_addresses_is_refreshed_when_due_and_idle() {
+    let observed = |due: Option<Duration>, job_running: bool| Observed {
+        deleting: false,
+        has_finalizer: true,
+        paused: false,
+        has_owner: true,
+        cluster_ready: true,
+        bootstrap: BootstrapData::Ready,
+        addresses: Addresses::Ready,
+        has_identity: true,
+        has_vm_id: true,
+        provisioned: false,
+        seed_cleaned: false,
+        scvmm: Scvmm::Present(VmFacts {
+            id: "vm".into(),
+            status: "Running".into(),
+            has_addresses: false,
+            seed_attached: true,
+            error: None,
+            job_running,
+        }),
+        create_attempts: 0,
+        power_off_mode: PowerOffMode::TrySoft,
+        shutdown_elapsed: None,
+        shutdown_timeout: Duration::from_secs(300),
+        restart_powered_off: false,
+        skip_vm_deletion: false,
+        address_refresh_in: due,
+    };
+    assert_eq!(
+        plan(&observed(Some(Duration::ZERO), false)).action,
+        Action::RefreshVm
+    );
+    assert_eq!(
+        plan(&observed(Some(Duration::ZERO), true)).action,
+        Action::Wait
+    );
+    assert_eq!(
+        plan(&observed(Some(Duration::from_secs(5)), false)).action,
+        Action::Wait
+    );
+    assert_eq!(plan(&observed(None, false)).action, Action::Wait);
+    let p = plan(&observed(Some(Duration::ZERO), false));
+    let vm = p
+        .conditions
+        .iter()
+        .find(|c| c.type_ == types::VM_PROVISIONED)
+        .unwrap();
+    assert_eq!(vm.reason, reasons::WAITING_FOR_GUEST_ADDRESSES);
+}
+
 /// A toy SCVMM and API server: enough state to run the planner through a
 /// lifecycle, where any action may be lost (the operator killed before or
 /// after SCVMM carried it out).

@@ -160,10 +160,15 @@ pub struct VmLists {
     seeds_ejected: Mutex<std::collections::HashSet<String>>,
     /// Endpoint → IDs (lower case) of VMs to refresh with its next list.
     refreshes: Mutex<HashMap<String, std::collections::BTreeSet<String>>>,
-    /// VM ID (lower case) → the refresh job a list of ours started on it,
-    /// while the lists show that job running.
-    refresh_jobs: Mutex<HashMap<String, String>>,
+    /// Endpoint → VM ID (lower case) → the refresh job a list of ours
+    /// started on it, while the endpoint's lists show that job running.
+    refresh_jobs: Mutex<HashMap<String, HashMap<String, String>>>,
 }
+
+/// Most VMs one list refreshes: `Read-SCVirtualMachine` takes VMM a second
+/// or two to answer even asynchronously, and the list is what every waiting
+/// machine of the endpoint waits on. The other asks wait for the next list.
+pub const MAX_REFRESHES_PER_LIST: usize = 5;
 
 /// What the background poller of an endpoint needs.
 #[derive(Clone)]
@@ -350,36 +355,60 @@ impl VmLists {
     /// (it only reads the VM: nothing waits on it and it does not block
     /// `clusterctl move`).
     pub fn is_refresh_job(&self, vm_id: &str, job: &str) -> bool {
+        let vm_id = vm_id.to_ascii_lowercase();
         self.refresh_jobs.lock().is_ok_and(|r| {
-            r.get(&vm_id.to_ascii_lowercase())
-                .is_some_and(|j| j.eq_ignore_ascii_case(job))
+            r.values().any(|jobs| {
+                jobs.get(&vm_id)
+                    .is_some_and(|j| j.eq_ignore_ascii_case(job))
+            })
         })
     }
 
-    /// Records the refresh jobs of a list that carried `asked`, and forgets
-    /// those the list shows finished.
-    fn note_refresh_jobs(&self, asked: &[String], vms: &[VmInfo]) {
-        let Ok(mut jobs) = self.refresh_jobs.lock() else {
+    /// Takes up to [`MAX_REFRESHES_PER_LIST`] asks of `endpoint` for the
+    /// list about to run.
+    fn take_refreshes(&self, endpoint: &str) -> Vec<String> {
+        let Ok(mut r) = self.refreshes.lock() else {
+            return Vec::new();
+        };
+        let Some(ids) = r.get_mut(endpoint) else {
+            return Vec::new();
+        };
+        let taken: Vec<String> = ids.iter().take(MAX_REFRESHES_PER_LIST).cloned().collect();
+        for id in &taken {
+            ids.remove(id);
+        }
+        if ids.is_empty() {
+            r.remove(endpoint);
+        }
+        taken
+    }
+
+    /// Records the refresh jobs a list of `endpoint` started (the script
+    /// names them: a job that was running anyway is never taken for ours),
+    /// and forgets those the list shows finished.
+    fn note_refresh_jobs(&self, endpoint: &str, vms: &[VmInfo]) {
+        let Ok(mut all) = self.refresh_jobs.lock() else {
             return;
         };
         let running = |vm: &VmInfo| {
             vm.job
                 .as_ref()
                 .filter(|j| j.is_running())
-                .map(|j| j.id.clone())
+                .map(|j| j.id.to_ascii_lowercase())
         };
         let by_id: HashMap<String, &VmInfo> =
             vms.iter().map(|v| (v.id.to_ascii_lowercase(), v)).collect();
-        jobs.retain(|vm, job| {
-            by_id
-                .get(vm)
-                .and_then(|v| running(v))
-                .is_some_and(|j| j.eq_ignore_ascii_case(job))
-        });
-        for id in asked {
-            if let Some(job) = by_id.get(id).and_then(|v| running(v)) {
-                jobs.insert(id.clone(), job);
+        let jobs = all.entry(endpoint.to_string()).or_default();
+        jobs.retain(|vm, job| by_id.get(vm).and_then(|v| running(v)).as_deref() == Some(job));
+        for vm in vms {
+            if let (Some(started), Some(job)) = (vm.refresh_job.as_deref(), running(vm))
+                && started.eq_ignore_ascii_case(&job)
+            {
+                jobs.insert(vm.id.to_ascii_lowercase(), job);
             }
+        }
+        if jobs.is_empty() {
+            all.remove(endpoint);
         }
     }
 
@@ -443,18 +472,12 @@ impl VmLists {
             return Ok((s.clone(), false));
         }
         let started = Instant::now();
-        let asked: Vec<String> = self
-            .refreshes
-            .lock()
-            .ok()
-            .and_then(|mut r| r.remove(client.endpoint()))
-            .map(|ids| ids.into_iter().collect())
-            .unwrap_or_default();
+        let asked = self.take_refreshes(client.endpoint());
         let vms = client.list_vms_refreshing(&asked).await?;
         if !asked.is_empty() {
-            tracing::debug!(endpoint = %client.endpoint(), refreshed = asked.len(), "the list asked VMM to refresh VMs whose guests' addresses are awaited");
+            tracing::debug!(endpoint = %client.endpoint(), asked = asked.len(), "the list asked VMM to refresh VMs whose guests' addresses are awaited");
         }
-        self.note_refresh_jobs(&asked, &vms);
+        self.note_refresh_jobs(client.endpoint(), &vms);
         let woken = match last.as_ref() {
             Some(before) => changed(&before.vms, &vms),
             // The first list of an endpoint: everyone reads it anyway.
@@ -532,8 +555,9 @@ mod tests {
 
     #[test]
     fn a_refresh_job_is_known_as_ours_while_the_lists_show_it_running() {
+        const E: &str = "https://vmm:5986/wsman";
         let lists = VmLists::default();
-        let with_job = |id: &str, job: &str, status: &str| {
+        let with_job = |id: &str, job: &str, status: &str, started: Option<&str>| {
             let mut v = vm(id, "i-1");
             v.job = Some(crate::scvmm::JobInfo {
                 id: job.into(),
@@ -542,33 +566,48 @@ mod tests {
                 progress: None,
                 error: None,
             });
+            v.refresh_job = started.map(Into::into);
             v
         };
-        lists.refresh("https://vmm:5986/wsman", "A1");
-        lists.refresh("https://vmm:5986/wsman", "a1");
-        let asked: Vec<String> = lists
-            .refreshes
-            .lock()
-            .unwrap()
-            .remove("https://vmm:5986/wsman")
-            .unwrap()
-            .into_iter()
-            .collect();
-        assert_eq!(asked, vec!["a1"], "one ask per VM, however often asked");
-        lists.note_refresh_jobs(&asked, &[with_job("A1", "J1", "Running")]);
-        assert!(lists.is_refresh_job("A1", "j1"));
+        lists.refresh(E, "A1");
+        lists.refresh(E, "a1");
+        for i in 0..MAX_REFRESHES_PER_LIST + 2 {
+            lists.refresh(E, &format!("b{i}"));
+        }
+        let first = lists.take_refreshes(E);
+        assert_eq!(
+            first.len(),
+            MAX_REFRESHES_PER_LIST,
+            "a list carries a bounded number"
+        );
+        assert!(
+            first.contains(&"a1".to_string()),
+            "one ask per VM, however often asked"
+        );
+        assert_eq!(
+            lists.take_refreshes(E).len(),
+            3,
+            "the rest goes with the next list"
+        );
+        assert!(lists.take_refreshes(E).is_empty());
+
+        lists.note_refresh_jobs(E, &[with_job("A1", "J1", "Running", Some("j1"))]);
+        assert!(lists.is_refresh_job("a1", "J1"));
         assert!(!lists.is_refresh_job("A1", "J2"), "another job is not ours");
-        // A job that was not asked for by a list is never taken for ours.
+        // A job that was running anyway (the script did not refresh) is
+        // never taken for ours, and a list of another endpoint does not
+        // forget ours.
         lists.note_refresh_jobs(
-            &[],
+            E,
             &[
-                with_job("A1", "J1", "Running"),
-                with_job("B2", "J3", "Running"),
+                with_job("A1", "J1", "Running", None),
+                with_job("B2", "J3", "Running", None),
             ],
         );
+        lists.note_refresh_jobs("https://other:5986/wsman", &[]);
         assert!(lists.is_refresh_job("A1", "J1"));
         assert!(!lists.is_refresh_job("B2", "J3"));
-        lists.note_refresh_jobs(&[], &[with_job("A1", "J1", "Completed")]);
+        lists.note_refresh_jobs(E, &[with_job("A1", "J1", "Completed", None)]);
         assert!(!lists.is_refresh_job("A1", "J1"), "forgotten once finished");
     }
 

@@ -588,6 +588,8 @@ struct WireVm {
     job: Option<WireJob>,
     #[serde(default)]
     error: Option<WireErrorInfo>,
+    #[serde(default, deserialize_with = "lenient_opt_string")]
+    refresh_job: Option<String>,
 }
 
 impl From<WireVm> for VmInfo {
@@ -618,6 +620,7 @@ impl From<WireVm> for VmInfo {
             dvd_iso: w.dvd_iso,
             job: w.job.map(Into::into),
             error: w.error.map(Into::into),
+            refresh_job: w.refresh_job.filter(|j| !j.is_empty()),
         }
     }
 }

@@ -359,6 +359,10 @@ pub struct VmInfo {
     pub job: Option<JobInfo>,
     /// Why the VM is in a failed state (`*Failed` statuses).
     pub error: Option<VmmErrorInfo>,
+    /// The refresh job (`Read-SCVirtualMachine`) the list that returned
+    /// this VM started on it ([`crate::scvmm::ScvmmClient::list_vms_refreshing`]).
+    #[serde(default)]
+    pub refresh_job: Option<String>,
 }
 
 impl VmInfo {

@@ -172,8 +172,15 @@ async fn reconcile_inner(sm: &ScvmmMachine, ctx: &Context) -> Result<Pass, Error
             // the requeue is only a fallback (a guest shutdown timeout, a
             // job that changes nothing visible).
             // A machine waiting for its guest's addresses looks again when
-            // its refresh is due, whether or not its VM changed.
-            let fallback = match world.observed.address_refresh_in {
+            // its refresh is due, whether or not its VM changed. Not when
+            // it is due already: it was just asked for (the next one is an
+            // interval away), or a job works on the VM and its end wakes
+            // the machine.
+            let due = world
+                .observed
+                .address_refresh_in
+                .filter(|d| !d.is_zero() && plan.action != Action::RefreshVm);
+            let fallback = match due {
                 Some(due) => fallback_requeue(ctx.settings.busy_poll_interval)
                     .min(due.max(Duration::from_millis(100))),
                 None => fallback_requeue(ctx.settings.busy_poll_interval),
