@@ -655,6 +655,28 @@ fn kubeconfig_yaml(api_url: &str, ca_pem: &str, admin: &pki::CertPair) -> Result
     serde_saphyr::to_string(&doc).map_err(|e| Error::Kubeconfig(e.to_string()))
 }
 
+/// Sends an idempotent request again when it failed in transport: with
+/// several test beds starting at once on 2 cores, a fresh API server now
+/// and then closes a connection mid-request ("peer closed connection
+/// without sending TLS close_notify"). An answer from the API server, even
+/// an error, is returned at once.
+async fn retry_transport<T, F, Fut>(mut send: F) -> Result<T, kube::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, kube::Error>>,
+{
+    let mut attempt: u32 = 0;
+    loop {
+        match send().await {
+            Err(e) if attempt < 5 && !matches!(e, kube::Error::Api(_)) => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
+            }
+            answer => return answer,
+        }
+    }
+}
+
 /// Server-side applies CRDs and waits until each is Established.
 pub async fn install_crds(client: &Client, crds: &[CustomResourceDefinition]) -> Result<(), Error> {
     let api: Api<CustomResourceDefinition> = Api::all(client.clone());
@@ -667,7 +689,8 @@ pub async fn install_crds(client: &Client, crds: &[CustomResourceDefinition]) ->
         })?;
         body["apiVersion"] = "apiextensions.k8s.io/v1".into();
         body["kind"] = "CustomResourceDefinition".into();
-        api.patch(&name, &pp, &Patch::Apply(&body))
+        let patch = Patch::Apply(&body);
+        retry_transport(|| api.patch(&name, &pp, &patch))
             .await
             .map_err(kube_err(format!("installing CRD {name}")))?;
     }
@@ -675,8 +698,7 @@ pub async fn install_crds(client: &Client, crds: &[CustomResourceDefinition]) ->
     for crd in crds {
         let name = crd.metadata.name.clone().unwrap_or_default();
         loop {
-            let current = api
-                .get(&name)
+            let current = retry_transport(|| api.get(&name))
                 .await
                 .map_err(kube_err(format!("reading CRD {name}")))?;
             let established = current
